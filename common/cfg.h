@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * weir configuration: one declarative table of keys (type, default, where
+ * the value lands, help) drives the INI parser, `--set`, `--help` and the
+ * generated example config/weir.conf. Parsed once in main() before EAL
+ * init; read-only afterwards.
+ */
+#ifndef CFG_H
+#define CFG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "wr_types.h"
+
+#define CFG_PORTS_MAX		16	/* [input] udp_ports entries */
+#define CFG_ID_FIELDS_MAX	8	/* [input] device_id_fields entries */
+#define CFG_NAME_MAX		64	/* metric names, id field names */
+#define CFG_STR_MAX		256	/* topic names, brokers */
+#define CFG_PASS_MAX		64	/* [kafka] passthrough properties */
+#define CFG_EAL_MAX		1024	/* [eal] args */
+
+enum cfg_encoding { CFG_ENC_AUTO, CFG_ENC_JSON, CFG_ENC_INFLUX, CFG_ENC_SNR1 };
+enum cfg_ts_unit { CFG_TS_AUTO, CFG_TS_S, CFG_TS_MS, CFG_TS_US, CFG_TS_NS };
+enum cfg_time_mode { CFG_TIME_EVENT, CFG_TIME_ARRIVAL };
+
+struct cfg_kv {
+	char key[CFG_STR_MAX];
+	char value[CFG_STR_MAX];
+};
+
+struct weir_config {
+	/* [input] */
+	uint16_t udp_ports[CFG_PORTS_MAX];
+	unsigned int n_udp_ports;
+	char metrics[WR_METRICS_MAX][CFG_NAME_MAX];
+	unsigned int n_metrics;
+	char device_id_fields[CFG_ID_FIELDS_MAX][CFG_NAME_MAX];
+	unsigned int n_device_id_fields;
+	double range_min[WR_METRICS_MAX];	/* -inf when no range.<metric> */
+	double range_max[WR_METRICS_MAX];	/* +inf when no range.<metric> */
+	int64_t max_future_ns;
+	enum cfg_encoding encoding;		/* auto = detect per datagram */
+	enum cfg_ts_unit json_ts_unit;		/* unit of numeric JSON ts */
+	enum cfg_ts_unit influx_precision;	/* unit of line protocol ts (auto = ns) */
+	/* [window] */
+	int64_t size_ns;
+	int64_t slide_ns;
+	int64_t allowed_lateness_ns;
+	int64_t idle_timeout_ns;
+	enum cfg_time_mode time_mode;
+	/* [aggregator] */
+	unsigned int workers;			/* 0 = aggregate on the RX lcore */
+	uint32_t max_devices;
+	/* [dataplane] */
+	unsigned int burst;			/* rx burst size */
+	unsigned int ring_size;			/* rx_to_agg / agg_to_sink ring entries */
+	unsigned int mbufs;			/* mbuf pool size */
+	/* [topics] */
+	char topic_aggregated[CFG_STR_MAX];
+	char topic_alerts[CFG_STR_MAX];
+	char topic_rejected[CFG_STR_MAX];
+	unsigned int partitions;		/* embedded broker / devbroker topics */
+	/* [kafka] */
+	char brokers[CFG_STR_MAX];		/* "embedded" or host:port,... */
+	struct cfg_kv kafka[CFG_PASS_MAX];	/* every other [kafka] key, in order */
+	unsigned int n_kafka;
+	/* [eal] */
+	char eal_args[CFG_EAL_MAX];		/* whitespace separated EAL arguments */
+};
+
+/** Fill every key with its default. */
+void cfg_defaults(struct weir_config *c);
+
+/**
+ * Parse an INI file over the current values.
+ * @return 0, or -1 with "FILE:LINE: [section] key: what is wrong" in err.
+ */
+int cfg_load_file(struct weir_config *c, const char *path, char *err, size_t errlen);
+
+/**
+ * Apply one "section.key=value" override (split at the first dot).
+ * @return 0, or -1 with "--set ARG: key: what is wrong" in err.
+ */
+int cfg_set(struct weir_config *c, const char *assignment, char *err, size_t errlen);
+
+/**
+ * Cross-key checks once everything is loaded: size a multiple of slide,
+ * every range.<metric> names a configured metric, ...
+ * @return 0, or -1 with the reason (and where the key was set) in err.
+ */
+int cfg_validate(const struct weir_config *c, char *err, size_t errlen);
+
+/** Print every key with type, default and help (for --help). */
+void cfg_print_help(FILE *f);
+
+/** Write a commented example INI with every key at its default (config/weir.conf). */
+void cfg_write_example(FILE *f);
+
+/**
+ * Parse a duration: integer or decimal number with ns, us, ms, s, m or h
+ * suffix (a bare number means seconds).
+ * @return 0, or -1 when it does not parse or overflows.
+ */
+int cfg_parse_duration(const char *s, int64_t *ns);
+
+#endif /* CFG_H */

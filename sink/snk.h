@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * The Kafka sink (SPEC §5): serialises closed windows as JSON and produces
+ * them with librdkafka (wrapped here only). One dedicated sink thread runs
+ * snk_loop(); the embedded broker (librdkafka mock cluster) lives here too.
+ */
+#ifndef SNK_H
+#define SNK_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cfg.h"
+#include "hdr.h"
+#include "wr_types.h"
+
+struct rte_ring;
+struct snk_kafka;
+struct snk_broker;
+
+/* Written by the sink thread only, read by anyone (relaxed atomics). */
+struct snk_stats {
+	_Atomic uint64_t emitted;	/* results handed to produce (device windows) */
+	_Atomic uint64_t delivered;	/* delivery reports without error */
+	_Atomic uint64_t failed;	/* delivery reports with error, or produce gave up */
+	_Atomic uint64_t produce_retries; /* queue full: polled and retried */
+};
+
+/**
+ * Start the embedded broker: a librdkafka mock cluster with the three
+ * topics of c ([topics] aggregated/alerts/rejected), c->partitions each.
+ * @param bootstrap  receives "host:port,..." to connect to.
+ * @return the broker, or NULL with err filled.
+ */
+struct snk_broker *snk_broker_start(const struct weir_config *c, char *bootstrap, size_t len,
+				    char *err, size_t errlen);
+void snk_broker_stop(struct snk_broker *b);	/* accepts NULL */
+
+/**
+ * Create the producer: SPEC §5 defaults (acks=all, idempotence,
+ * murmur2_random, lz4, small linger) then every [kafka] passthrough key.
+ * @param brokers  bootstrap servers (already resolved from "embedded").
+ * @return the producer, or NULL with err naming the bad property.
+ */
+struct snk_kafka *snk_kafka_create(const struct weir_config *c, const char *brokers, char *err,
+				   size_t errlen);
+void snk_kafka_destroy(struct snk_kafka *k);	/* accepts NULL */
+
+/**
+ * Serialise and produce one window result (key = device id, timestamp =
+ * window_end). On a full local queue: poll and retry a bounded number of
+ * times, then count it failed.
+ * @return 0 when queued, -1 when counted failed.
+ */
+int snk_kafka_produce(struct snk_kafka *k, const struct wr_result *res);
+
+/** Serve delivery reports (updates stats and the close_to_ack histogram). */
+void snk_kafka_poll(struct snk_kafka *k, int timeout_ms);
+
+/** Wait for every outstanding delivery report. @return 0, or -1 on timeout. */
+int snk_kafka_flush(struct snk_kafka *k, int timeout_ms);
+
+const struct snk_stats *snk_kafka_stats(const struct snk_kafka *k);
+/** close_to_ack latency in ns; written by the sink thread. */
+const struct hdr *snk_kafka_latency(const struct snk_kafka *k);
+
+/**
+ * Write the SPEC §5 JSON of one result into buf.
+ * @return bytes written (no NUL counted), or 0 when cap is too small.
+ */
+size_t snk_json_result(char *buf, size_t cap, const struct wr_result *res,
+		       const struct weir_config *c);
+
+/** Shortest decimal that parses back to exactly v (finite v). @return length. */
+size_t snk_json_double(char *buf, size_t cap, double v);
+
+/* Argument of snk_loop. */
+struct snk_loop_arg {
+	struct snk_kafka *kafka;
+	struct rte_ring **rings;	/* agg_to_sink rings, single consumer: this thread */
+	unsigned int n_rings;
+	unsigned int n_metrics;		/* ring element = wr_result_size(n_metrics) */
+	/* aggregators that will enqueue nothing more (each: +1 once, release);
+	 * the loop exits when it equals n_producers and every ring is empty. */
+	_Atomic unsigned int *producers_done;
+	unsigned int n_producers;
+	int flush_timeout_ms;		/* final flush bound */
+};
+
+/** The sink thread: drain rings, produce in batches, poll, flush at the end. */
+void *snk_loop(void *arg);
+
+#endif /* SNK_H */
