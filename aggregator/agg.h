@@ -13,11 +13,40 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include <string.h>
+
+#include <rte_hash_crc.h>
 
 #include "wr_types.h"
 
+/*
+ * Device key of the per-lcore device table, also hashed by the RX lcore to
+ * fill wr_record.hash: bytes 0..63 = device id zero padded, byte 64 =
+ * id_len. Hash = rte_hash_crc(key, AGG_DEVKEY_LEN, 0).
+ */
+#define AGG_DEVKEY_LEN	(WR_DEVID_MAX + 1)
+
+/** Build the 65-byte device key (id_len above WR_DEVID_MAX copies 64 bytes). */
+static inline void
+agg_devkey_fill(uint8_t key[AGG_DEVKEY_LEN], const char *id, uint8_t id_len)
+{
+	memset(key, 0, AGG_DEVKEY_LEN);
+	memcpy(key, id, id_len > WR_DEVID_MAX ? WR_DEVID_MAX : id_len);
+	key[WR_DEVID_MAX] = id_len;
+}
+
+/** Hash of a device key: what the RX lcore stores in wr_record.hash. */
+static inline uint32_t
+agg_devkey_hash(const char *id, uint8_t id_len)
+{
+	uint8_t key[AGG_DEVKEY_LEN];
+
+	agg_devkey_fill(key, id, id_len);
+	return rte_hash_crc(key, AGG_DEVKEY_LEN, 0);
+}
+
 struct agg_cfg {
-	const char *name;		/* unique, for rte_hash/rte_malloc names */
+	const char *name;		/* unique, for rte_hash names; <= 20 chars */
 	int socket;			/* NUMA socket for the tables */
 	unsigned int n_metrics;
 	int64_t size_ns;		/* window size S */
@@ -45,7 +74,9 @@ void agg_table_destroy(struct agg_table *t);	/* accepts NULL */
  *  - WR_REC_DATA: fold the record into windows first_k .. floor(time/D);
  *  - WR_REC_FLUSH: close every open window.
  * @return 0, or -ENOSPC when the device table is full (record dropped:
- *         the caller counts it).
+ *         the caller counts it), or -EINVAL for a record the RX lcore
+ *         should never send (unknown kind, id_len not 1..64, time < 0;
+ *         dropped, the watermark close still happened).
  */
 int agg_table_process(struct agg_table *t, const struct wr_record *rec, agg_emit_fn emit,
 		      void *arg);

@@ -20,6 +20,8 @@
 #define CFG_STR_MAX		256	/* topic names, brokers */
 #define CFG_PASS_MAX		64	/* [kafka] passthrough properties */
 #define CFG_EAL_MAX		1024	/* [eal] args */
+#define CFG_KEYS_MAX		40	/* private: fixed keys in cfg.c's table */
+#define CFG_ORIGIN_MAX		160	/* private: "FILE:LINE", "--set ARG" or "default" */
 
 enum cfg_encoding { CFG_ENC_AUTO, CFG_ENC_JSON, CFG_ENC_INFLUX, CFG_ENC_SNR1 };
 enum cfg_ts_unit { CFG_TS_AUTO, CFG_TS_S, CFG_TS_MS, CFG_TS_US, CFG_TS_NS };
@@ -68,6 +70,24 @@ struct weir_config {
 	unsigned int n_kafka;
 	/* [eal] */
 	char eal_args[CFG_EAL_MAX];		/* whitespace separated EAL arguments */
+
+	/*
+	 * Private to cfg.c; other modules must not read or write these.
+	 * range.<metric> may be set before the metric list is (file order,
+	 * --set order), so ranges are kept by metric name with where they were
+	 * set, and range_min/range_max are re-resolved after every change;
+	 * cfg_validate reports a range whose metric is not configured.
+	 */
+	struct {
+		char origin[CFG_KEYS_MAX][CFG_ORIGIN_MAX];	/* per table key */
+		struct cfg_range_set {
+			char metric[CFG_NAME_MAX];
+			double min;
+			double max;
+			char origin[CFG_ORIGIN_MAX];
+		} ranges[WR_METRICS_MAX];
+		unsigned int n_ranges;
+	} priv;
 };
 
 /** Fill every key with its default. */
@@ -100,7 +120,8 @@ void cfg_write_example(FILE *f);
 
 /**
  * Parse a duration: integer or decimal number with ns, us, ms, s, m or h
- * suffix (a bare number means seconds).
+ * suffix. The unit is required (only 0 may be written bare), the value must
+ * be >= 0 and a whole number of nanoseconds.
  * @return 0, or -1 when it does not parse or overflows.
  */
 int cfg_parse_duration(const char *s, int64_t *ns);

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The aggregator lcore: dequeue record bursts from its rx_to_agg ring,
+ * fold them into its agg_table, stage closed windows onto agg_to_sink.
+ * One lcore per struct agg_worker; it is the only writer of its table,
+ * counters and latency histogram.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_common.h>
+#include <rte_cycles.h>
+#include <rte_pause.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include "agg_loop.h"
+#include "hdr.h"
+
+#define AGG_BURST 64
+
+int
+agg_stage_init(struct agg_stage *s, struct rte_ring *out, size_t res_size)
+{
+	s->out = out;
+	s->res_size = res_size;
+	s->n = 0;
+	s->buf = aligned_alloc(64, RTE_ALIGN_CEIL(AGG_STAGE_MAX * res_size, 64));
+	return s->buf == NULL ? -ENOMEM : 0;
+}
+
+void
+agg_stage_free(struct agg_stage *s)
+{
+	free(s->buf);
+	s->buf = NULL;
+}
+
+void
+agg_stage_flush(struct agg_stage *s)
+{
+	unsigned int done = 0;
+
+	/* results are never dropped: the sink always drains, so wait */
+	while (done < s->n) {
+		done += rte_ring_enqueue_burst_elem(s->out, s->buf + done * s->res_size,
+						    (unsigned int)s->res_size, s->n - done, NULL);
+		if (done < s->n)
+			rte_pause();
+	}
+	s->n = 0;
+}
+
+void
+agg_stage_emit(void *arg, const struct wr_result *res)
+{
+	struct agg_stage *s = arg;
+
+	memcpy(s->buf + s->n * s->res_size, res, s->res_size);
+	if (++s->n == AGG_STAGE_MAX)
+		agg_stage_flush(s);
+}
+
+int
+agg_loop(void *arg)
+{
+	struct agg_worker *wk = arg;
+	struct agg_stage stage;
+	uint8_t *burst;
+	uint64_t idle_polls = 0;
+	const uint64_t hz = rte_get_tsc_hz();
+	int done = 0;
+
+	burst = aligned_alloc(64, RTE_ALIGN_CEIL(AGG_BURST * wk->rec_size, 64));
+	if (burst == NULL || agg_stage_init(&stage, wk->out, wk->res_size) != 0) {
+		free(burst);
+		return -ENOMEM;
+	}
+	while (!done) {
+		unsigned int n, i;
+		uint64_t now;
+
+		n = rte_ring_dequeue_burst_elem(wk->in, burst, (unsigned int)wk->rec_size,
+						AGG_BURST, NULL);
+		if (n == 0) {
+			if (atomic_load_explicit(wk->quit, memory_order_acquire))
+				break;
+			/* oversubscribed lcores: give the CPU away when idle */
+			if (++idle_polls > 64)
+				rte_delay_us_sleep(50);
+			else
+				rte_pause();
+			continue;
+		}
+		idle_polls = 0;
+		now = rte_rdtsc();
+		for (i = 0; i < n; i++) {
+			const struct wr_record *r =
+				(const struct wr_record *)(burst + i * wk->rec_size);
+
+			if (r->kind == WR_REC_DATA)
+				hdr_record(wk->lat, (now - r->rx_tsc) * 1000000000ULL / hz);
+			if (agg_table_process(wk->table, r, agg_stage_emit, &stage) == -ENOSPC)
+				wk->ctr->v[WR_CTR_DROP_DEVICES_FULL]++;
+			if (r->kind == WR_REC_FLUSH)
+				done = 1;
+		}
+		agg_stage_flush(&stage);
+	}
+	agg_table_flush(wk->table, agg_stage_emit, &stage);
+	agg_stage_flush(&stage);
+	atomic_fetch_add_explicit(wk->producers_done, 1, memory_order_release);
+	agg_stage_free(&stage);
+	free(burst);
+	return 0;
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * The aggregator lcore loop: rx_to_agg ring in, agg_table, agg_to_sink
+ * ring out. Also the result staging used when the RX lcore aggregates
+ * inline (workers = 0).
+ */
+#ifndef AGG_LOOP_H
+#define AGG_LOOP_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agg.h"
+#include "wr_stats.h"
+
+struct rte_ring;
+struct hdr;
+
+#define AGG_STAGE_MAX 32
+
+/* Closed windows waiting to be enqueued on agg_to_sink, one lcore's own. */
+struct agg_stage {
+	struct rte_ring *out;
+	size_t res_size;
+	unsigned int n;
+	uint8_t *buf;		/* AGG_STAGE_MAX * res_size bytes */
+};
+
+/** agg_emit_fn: copy a result into the stage, flushing when full. */
+void agg_stage_emit(void *arg, const struct wr_result *res);
+/** Enqueue everything staged; waits for ring space (results are never dropped). */
+void agg_stage_flush(struct agg_stage *s);
+int agg_stage_init(struct agg_stage *s, struct rte_ring *out, size_t res_size);
+void agg_stage_free(struct agg_stage *s);
+
+struct agg_worker {
+	/* (ro) */
+	unsigned int index;
+	struct agg_table *table;
+	struct rte_ring *in;		/* rx_to_agg, SC: this lcore */
+	struct rte_ring *out;		/* agg_to_sink, SP: this lcore */
+	size_t rec_size;
+	size_t res_size;
+	_Atomic int *quit;		/* control -> worker: stop without flush (never set in replay) */
+	_Atomic unsigned int *producers_done;	/* +1 (release) after the final flush */
+	/* (worker) wo; control: ro */
+	struct wr_counters *ctr;
+	struct hdr *lat;		/* rx_to_agg latency in ns, per record */
+};
+
+/** The aggregator lcore body (rte_eal_remote_launch). */
+int agg_loop(void *arg);
+
+#endif /* AGG_LOOP_H */

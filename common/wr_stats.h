@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * Per-lcore counters. The list is defined once (WR_COUNTERS) and expands
+ * into the enum, the names and the summary JSON path, so they cannot
+ * drift. Each lcore owns one cache-aligned struct wr_counters and is its
+ * only writer (plain stores of 64-bit values, which are atomic on the
+ * 64-bit targets weir supports); readers sum them without locks.
+ */
+#ifndef WR_STATS_H
+#define WR_STATS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "wr_types.h"
+
+/* X(enum suffix, name, help) */
+#define WR_COUNTERS(X) \
+	X(PKT_RX, "packets_rx", "frames received on the RX queue") \
+	X(PKT_IGNORED, "packets_ignored", "frames not for weir (ARP, TCP, other UDP ports, ...)") \
+	X(PKT_MALFORMED, "packets_malformed", "frames with a cut or inconsistent L2-L4 header") \
+	X(DATAGRAMS, "datagrams", "UDP datagrams to a sensor port (fragments included)") \
+	X(REC_ROUTED, "records_routed", "valid, on-time records handed to aggregation") \
+	X(REC_LATE, "records_late", "valid records whose windows had all closed") \
+	X(DROP_RING_FULL, "dropped_ring_full", "records dropped: rx_to_agg ring full (live only)") \
+	X(DROP_DEVICES_FULL, "dropped_devices_full", "records dropped: device table full") \
+	X(RING_WAITS, "ring_waits", "times the RX lcore waited for ring space (replay)") \
+	X(TICKS, "watermark_ticks", "watermark updates sent to aggregators")
+
+enum wr_counter {
+#define WR_X(e, n, h) WR_CTR_##e,
+	WR_COUNTERS(WR_X)
+#undef WR_X
+	WR_CTR_COUNT
+};
+
+struct wr_counters {
+	uint64_t v[WR_CTR_COUNT];
+	uint64_t rejected[WR_REASON_COUNT];
+} __attribute__((aligned(64)));
+
+/** dst += src, field by field. */
+void wr_counters_add(struct wr_counters *dst, const struct wr_counters *src);
+const char *wr_counter_name(enum wr_counter c);
+const char *wr_counter_help(enum wr_counter c);
+/** Sum of the rejected[] reasons. */
+uint64_t wr_counters_rejected(const struct wr_counters *c);
+/** records.accepted: routed minus dropped on the way. */
+uint64_t wr_counters_accepted(const struct wr_counters *c);
+/** Sum of every drop counter (records.dropped). */
+uint64_t wr_counters_dropped(const struct wr_counters *c);
+
+#endif /* WR_STATS_H */

@@ -1,0 +1,579 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Pipeline assembly and the one shutdown order (STYLE "Errors by phase"):
+ * quit flag / end of input, wait for lcores (RX drains and sends FLUSH,
+ * aggregators close every window), sink thread drains and flushes Kafka,
+ * stop ports, destroy in reverse order, rte_eal_cleanup. Main thread.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include "agg.h"
+#include "agg_loop.h"
+#include "ctl.h"
+
+#define EAL_ARGS_MAX	128
+#define REPLAY_RING	4096
+#define HDR_HIGHEST	3600000000000ULL	/* 1 h in ns */
+
+static _Atomic int quit;	/* signal -> everyone: stop (live) / stop feeding (replay) */
+static _Atomic int abort_workers; /* never set in a clean run */
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	atomic_store(&quit, 1);
+}
+
+static double
+mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int
+has_arg(int argc, char **argv, const char *const *names)
+{
+	int i, k;
+
+	for (i = 0; i < argc; i++)
+		for (k = 0; names[k] != NULL; k++) {
+			size_t n = strlen(names[k]);
+
+			if (strncmp(argv[i], names[k], n) == 0 &&
+			    (argv[i][n] == '\0' || argv[i][n] == '='))
+				return 1;
+		}
+	return 0;
+}
+
+static int
+free_hugepages(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[256];
+	long n = 0;
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "HugePages_Free: %ld", &n) == 1)
+			break;
+	fclose(f);
+	return n > 0;
+}
+
+/*
+ * argv for rte_eal_init: [eal] args, then the ones after `--`, then what
+ * the user left out: a unique --file-prefix (so runs can be parallel),
+ * an lcore map that fits the CPUs we may use, --no-huge (+ -m) when no
+ * hugepages are free, --no-pci for replay.
+ */
+static int
+eal_args_build(const struct ctl_options *o, unsigned int lcores_needed, uint64_t mem_mb,
+	       char **argv, char *store, size_t store_len)
+{
+	static const char *const prefix_opts[] = { "--file-prefix", NULL };
+	static const char *const lcore_opts[] = { "-l", "--lcores", "-c", NULL };
+	static const char *const huge_opts[] = { "--no-huge", "--huge-dir", "--socket-mem",
+						 "--in-memory", NULL };
+	static const char *const mem_opts[] = { "-m", "--socket-mem", NULL };
+	static const char *const pci_opts[] = { "--no-pci", "-a", "--allow", "-b", "--block",
+						NULL };
+	static const char *const log_opts[] = { "--log-level", NULL };
+	char *p = store, *tok, *save = NULL;
+	char eal[CFG_EAL_MAX];
+	int argc = 0, user_first, i;
+	size_t left = store_len;
+
+#define PUSH(s) do { \
+		int _n = snprintf(p, left, "%s", (s)); \
+		if (_n < 0 || (size_t)_n >= left || argc >= EAL_ARGS_MAX - 1) \
+			return -1; \
+		argv[argc++] = p; p += _n + 1; left -= (size_t)_n + 1; \
+	} while (0)
+
+	PUSH("weir");
+	user_first = argc;
+	snprintf(eal, sizeof(eal), "%s", o->cfg.eal_args);
+	for (tok = strtok_r(eal, " \t", &save); tok != NULL; tok = strtok_r(NULL, " \t", &save))
+		PUSH(tok);
+	for (i = 0; i < o->eal_argc; i++)
+		PUSH(o->eal_argv[i]);
+	{
+		int n_user = argc - user_first;
+		char **user = argv + user_first;
+		char buf[512];
+
+		if (!has_arg(n_user, user, prefix_opts)) {
+			snprintf(buf, sizeof(buf), "--file-prefix=weir-%d", (int)getpid());
+			PUSH(buf);
+		}
+		if (!has_arg(n_user, user, lcore_opts)) {
+			cpu_set_t set;
+			int cpus[CPU_SETSIZE], n = 0, c;
+			size_t off;
+
+			CPU_ZERO(&set);
+			if (sched_getaffinity(0, sizeof(set), &set) == 0)
+				for (c = 0; c < CPU_SETSIZE; c++)
+					if (CPU_ISSET(c, &set))
+						cpus[n++] = c;
+			if (n == 0)
+				cpus[n++] = 0;
+			if ((unsigned int)n >= lcores_needed) {
+				off = (size_t)snprintf(buf, sizeof(buf), "--lcores=");
+				for (c = 0; c < (int)lcores_needed; c++)
+					off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%d@%d",
+								c ? "," : "", c, cpus[c]);
+			} else {
+				/* more lcores than CPUs: let them float over all of them */
+				off = (size_t)snprintf(buf, sizeof(buf), "--lcores=(0-%u)@(",
+						       lcores_needed - 1);
+				for (c = 0; c < n && off < sizeof(buf) - 16; c++)
+					off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%d",
+								c ? "," : "", cpus[c]);
+				snprintf(buf + off, sizeof(buf) - off, ")");
+			}
+			PUSH(buf);
+		}
+		if (!has_arg(n_user, user, huge_opts) && !free_hugepages()) {
+			fprintf(stderr, "weir: no free hugepages: running with --no-huge\n");
+			PUSH("--no-huge");
+			if (!has_arg(n_user, user, mem_opts)) {
+				snprintf(buf, sizeof(buf), "-m%" PRIu64, mem_mb);
+				PUSH(buf);
+			}
+		}
+		if (o->replay && !has_arg(n_user, user, pci_opts))
+			PUSH("--no-pci");
+		if (!has_arg(n_user, user, log_opts))
+			PUSH("--log-level=lib.eal:warning");
+	}
+	argv[argc] = NULL;
+	return argc;
+#undef PUSH
+}
+
+struct pipeline {
+	struct ctl_options *o;
+	struct dp_capture cap;
+	struct dp_decode_cfg dcfg;
+	struct dp_port_set ports;
+	struct rte_mempool *pool;
+	struct rte_ring *replay_ring;
+	int port_id;
+	unsigned int n_workers;		/* aggregator lcores (0 = inline) */
+	unsigned int n_out;		/* agg_to_sink rings */
+	struct rte_ring *to_agg[RTE_MAX_LCORE];
+	struct rte_ring *to_sink[RTE_MAX_LCORE];
+	struct agg_table *tables[RTE_MAX_LCORE];
+	struct agg_worker workers[RTE_MAX_LCORE];
+	struct wr_counters *ctr;	/* [0] = RX, [1 + w] = worker w */
+	struct hdr *lat[RTE_MAX_LCORE];
+	_Atomic uint64_t devices_in_use;
+	_Atomic unsigned int producers_done;
+	_Atomic int input_done;
+	struct dp_rx rx;
+	struct snk_broker *broker;
+	struct snk_kafka *kafka;
+	struct snk_loop_arg sink_arg;
+	pthread_t sink_thread;
+	int sink_started;
+	char bootstrap[1024];
+};
+
+static uint64_t
+mem_estimate_mb(const struct ctl_options *o, uint32_t max_len)
+{
+	const struct weir_config *c = &o->cfg;
+	unsigned int tables = c->workers ? c->workers : 1;
+	uint64_t room = RTE_MAX((uint64_t)RTE_MBUF_DEFAULT_BUF_SIZE,
+				(uint64_t)max_len + RTE_PKTMBUF_HEADROOM);
+	uint64_t b = 0;
+
+	b += (uint64_t)c->mbufs * (room + 256);
+	b += (uint64_t)tables * c->ring_size *
+	     (wr_record_size(c->n_metrics) + wr_result_size(c->n_metrics));
+	/* rte_hash: key store + buckets, ~3x the 65-byte key per entry */
+	b += (uint64_t)tables * c->max_devices * 200;
+	b += 128ULL << 20;
+	return (b >> 20) + 1;
+}
+
+static int
+pipeline_setup(struct pipeline *pl, char *err, size_t errlen)
+{
+	const struct weir_config *c = &pl->o->cfg;
+	size_t rec_size = wr_record_size(c->n_metrics), res_size = wr_result_size(c->n_metrics);
+	unsigned int socket = rte_socket_id(), w, i;
+	char name[RTE_RING_NAMESIZE];
+	uint32_t room;
+	int rc;
+
+	dp_decode_cfg_init(&pl->dcfg, c);
+	for (i = 0; i < c->n_udp_ports; i++)
+		dp_port_set_add(&pl->ports, c->udp_ports[i]);
+	pl->n_workers = c->workers;
+	pl->n_out = c->workers ? c->workers : 1;
+	if (rte_lcore_count() < 2 + pl->n_workers) {
+		snprintf(err, errlen, "need %u lcores (main, RX, %u aggregator%s), EAL gave %u",
+			 2 + pl->n_workers, pl->n_workers, pl->n_workers == 1 ? "" : "s",
+			 rte_lcore_count());
+		return -1;
+	}
+
+	/* sink first: the embedded broker must be up before anything produces */
+	if (strcmp(c->brokers, "embedded") == 0) {
+		pl->broker = snk_broker_start(c, pl->bootstrap, sizeof(pl->bootstrap), err, errlen);
+		if (pl->broker == NULL)
+			return -1;
+		fprintf(stderr, "weir: embedded broker (librdkafka mock cluster) at %s\n",
+			pl->bootstrap);
+	} else {
+		snprintf(pl->bootstrap, sizeof(pl->bootstrap), "%s", c->brokers);
+	}
+	pl->kafka = snk_kafka_create(c, pl->bootstrap, err, errlen);
+	if (pl->kafka == NULL)
+		return -1;
+
+	room = RTE_MBUF_DEFAULT_BUF_SIZE;
+	if (pl->o->replay && pl->cap.max_len + RTE_PKTMBUF_HEADROOM > room)
+		room = RTE_MIN(pl->cap.max_len + RTE_PKTMBUF_HEADROOM, (uint32_t)UINT16_MAX);
+	pl->pool = rte_pktmbuf_pool_create("weir_mbufs", c->mbufs, 256, 0, (uint16_t)room,
+					   (int)socket);
+	if (pl->pool == NULL) {
+		snprintf(err, errlen, "cannot create the mbuf pool (%u mbufs of %u bytes): %s",
+			 c->mbufs, room, rte_strerror(rte_errno));
+		return -1;
+	}
+
+	if (pl->o->replay) {
+		rc = dp_replay_dynfield_register();
+		if (rc < 0) {
+			snprintf(err, errlen, "cannot register the replay mbuf field: %s",
+				 rte_strerror(rte_errno));
+			return -1;
+		}
+		pl->rx.dynfield_off = rc;
+		pl->replay_ring = rte_ring_create("replay_to_rx", REPLAY_RING, (int)socket,
+						  RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (pl->replay_ring == NULL) {
+			snprintf(err, errlen, "cannot create the replay ring: %s",
+				 rte_strerror(rte_errno));
+			return -1;
+		}
+		pl->port_id = rte_eth_from_rings("net_replay", &pl->replay_ring, 1,
+						 &pl->replay_ring, 1, socket);
+		if (pl->port_id < 0) {
+			snprintf(err, errlen, "cannot create the replay port: %s",
+				 rte_strerror(rte_errno));
+			return -1;
+		}
+	} else {
+		uint16_t pid;
+
+		pl->port_id = -1;
+		RTE_ETH_FOREACH_DEV(pid) {
+			if (pl->port_id < 0)
+				pl->port_id = pid;
+		}
+		if (pl->port_id < 0) {
+			snprintf(err, errlen, "no DPDK port: give one with EAL arguments, e.g. "
+				 "-- --vdev=net_pcap0,iface=eth0 or a NIC bound to vfio-pci");
+			return -1;
+		}
+		if (rte_eth_dev_count_avail() > 1)
+			fprintf(stderr, "weir: %u ports found, receiving on port %d only\n",
+				rte_eth_dev_count_avail(), pl->port_id);
+	}
+	rc = dp_port_init((uint16_t)pl->port_id, pl->pool, 1024, err, errlen);
+	if (rc != 0)
+		return -1;
+
+	pl->ctr = aligned_alloc(64, sizeof(*pl->ctr) * (1 + pl->n_out));
+	if (pl->ctr == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	memset(pl->ctr, 0, sizeof(*pl->ctr) * (1 + pl->n_out));
+	for (w = 0; w < pl->n_out; w++) {
+		struct agg_cfg ac = {
+			.socket = (int)socket,
+			.n_metrics = c->n_metrics,
+			.size_ns = c->size_ns,
+			.slide_ns = c->slide_ns,
+			.lateness_ns = c->allowed_lateness_ns,
+			.max_devices = c->max_devices,
+			.devices_in_use = &pl->devices_in_use,
+			.devices_limit = c->max_devices,
+		};
+		char tname[32];
+
+		snprintf(tname, sizeof(tname), "agg%u", w);
+		ac.name = tname;
+		pl->tables[w] = agg_table_create(&ac);
+		if (pl->tables[w] == NULL) {
+			snprintf(err, errlen, "aggregator %u: cannot create the device table for "
+				 "%u devices: %s (lower [aggregator] max_devices?)", w,
+				 c->max_devices, rte_strerror(rte_errno));
+			return -1;
+		}
+		pl->lat[w] = hdr_create(HDR_HIGHEST, 3);
+		snprintf(name, sizeof(name), "agg%u_to_sink", w);
+		pl->to_sink[w] = rte_ring_create_elem(name, (unsigned int)res_size, c->ring_size,
+						      (int)socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (pl->lat[w] == NULL || pl->to_sink[w] == NULL) {
+			snprintf(err, errlen, "aggregator %u: cannot create %s: %s", w, name,
+				 rte_strerror(rte_errno));
+			return -1;
+		}
+		if (pl->n_workers == 0)
+			break;
+		snprintf(name, sizeof(name), "rx_to_agg%u", w);
+		pl->to_agg[w] = rte_ring_create_elem(name, (unsigned int)rec_size, c->ring_size,
+						     (int)socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (pl->to_agg[w] == NULL) {
+			snprintf(err, errlen, "cannot create %s: %s", name, rte_strerror(rte_errno));
+			return -1;
+		}
+		pl->workers[w] = (struct agg_worker){
+			.index = w,
+			.table = pl->tables[w],
+			.in = pl->to_agg[w],
+			.out = pl->to_sink[w],
+			.rec_size = rec_size,
+			.res_size = res_size,
+			.quit = &abort_workers,
+			.producers_done = &pl->producers_done,
+			.ctr = &pl->ctr[1 + w],
+			.lat = pl->lat[w],
+		};
+	}
+
+	pl->rx = (struct dp_rx){
+		.port_id = (uint16_t)pl->port_id,
+		.queue_id = 0,
+		.burst = c->burst,
+		.dcfg = &pl->dcfg,
+		.ports = &pl->ports,
+		.size_ns = c->size_ns,
+		.slide_ns = c->slide_ns,
+		.lateness_ns = c->allowed_lateness_ns,
+		.idle_ns = c->idle_timeout_ns,
+		.time_arrival = c->time_mode == CFG_TIME_ARRIVAL,
+		.replay = pl->o->replay,
+		.dynfield_off = pl->rx.dynfield_off,
+		.n_workers = pl->n_workers,
+		.to_agg = pl->to_agg,
+		.n_metrics = c->n_metrics,
+		.rec_size = rec_size,
+		.inline_table = pl->n_workers == 0 ? pl->tables[0] : NULL,
+		.inline_out = pl->to_sink[0],
+		.res_size = res_size,
+		.inline_lat = pl->lat[0],
+		.producers_done = &pl->producers_done,
+		.quit = &quit,
+		.input_done = &pl->input_done,
+		.ctr = &pl->ctr[0],
+	};
+	atomic_init(&pl->rx.watermark_ns, INT64_MIN);
+	if (dp_rx_init(&pl->rx) != 0) {
+		snprintf(err, errlen, "out of memory for the RX lcore");
+		return -1;
+	}
+
+	pl->sink_arg = (struct snk_loop_arg){
+		.kafka = pl->kafka,
+		.rings = pl->to_sink,
+		.n_rings = pl->n_out,
+		.n_metrics = c->n_metrics,
+		.producers_done = &pl->producers_done,
+		.n_producers = pl->n_out,
+		.flush_timeout_ms = 60000,
+	};
+	return 0;
+}
+
+static int
+pipeline_launch(struct pipeline *pl, char *err, size_t errlen)
+{
+	unsigned int lcore, w = 0;
+	int rx_launched = 0, rc;
+
+	rc = pthread_create(&pl->sink_thread, NULL, snk_loop, &pl->sink_arg);
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot start the sink thread: %s", strerror(rc));
+		return -1;
+	}
+	pthread_setname_np(pl->sink_thread, "weir-sink");
+	pl->sink_started = 1;
+	/* aggregators first, so the RX lcore never waits on an unstarted ring */
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		if (!rx_launched) {
+			rx_launched = 1;
+			continue;	/* the first worker lcore is the RX lcore */
+		}
+		if (w == pl->n_workers)
+			break;
+		rte_eal_remote_launch(agg_loop, &pl->workers[w++], lcore);
+	}
+	lcore = rte_get_next_lcore(-1, 1, 0);
+	rte_eal_remote_launch(dp_rx_loop, &pl->rx, lcore);
+	return 0;
+}
+
+static void
+pipeline_destroy(struct pipeline *pl)
+{
+	unsigned int w;
+
+	dp_rx_free(&pl->rx);
+	if (pl->port_id >= 0)
+		dp_port_stop((uint16_t)pl->port_id);
+	for (w = 0; w < pl->n_out; w++) {
+		agg_table_destroy(pl->tables[w]);
+		hdr_destroy(pl->lat[w]);
+		rte_ring_free(pl->to_agg[w]);
+		rte_ring_free(pl->to_sink[w]);
+	}
+	rte_ring_free(pl->replay_ring);
+	rte_mempool_free(pl->pool);
+	snk_kafka_destroy(pl->kafka);
+	snk_broker_stop(pl->broker);
+	free(pl->ctr);
+	dp_capture_free(&pl->cap);
+}
+
+int
+ctl_main(struct ctl_options *o)
+{
+	static struct pipeline pipeline;
+	struct pipeline *pl = &pipeline;
+	static char eal_store[16384];
+	char *eal_argv[EAL_ARGS_MAX];
+	struct ctl_report rep;
+	struct dp_replay feed;
+	char err[1024];
+	double t0, t1, t2;
+	int eal_argc, rc = 0;
+	unsigned int w;
+	struct sigaction sa;
+
+	memset(pl, 0, sizeof(*pl));
+	pl->o = o;
+	pl->port_id = -1;
+	if (o->replay && dp_capture_load(o->capture, &pl->cap, err, sizeof(err)) != 0) {
+		fprintf(stderr, "weir replay: %s\n", err);
+		return 2;
+	}
+	eal_argc = eal_args_build(o, 2 + o->cfg.workers, mem_estimate_mb(o, pl->cap.max_len),
+				  eal_argv, eal_store, sizeof(eal_store));
+	if (eal_argc < 0) {
+		fprintf(stderr, "weir: too many EAL arguments\n");
+		return 2;
+	}
+	rte_openlog_stream(stderr);	/* stdout carries only the summary */
+	if (rte_eal_init(eal_argc, eal_argv) < 0) {
+		fprintf(stderr, "weir: EAL init failed: %s\n", rte_strerror(rte_errno));
+		dp_capture_free(&pl->cap);
+		return 1;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	if (pipeline_setup(pl, err, sizeof(err)) != 0 ||
+	    pipeline_launch(pl, err, sizeof(err)) != 0) {
+		fprintf(stderr, "weir: %s\n", err);
+		pipeline_destroy(pl);
+		rte_eal_cleanup();
+		return 1;
+	}
+	memset(&feed, 0, sizeof(feed));
+	t0 = mono_s();
+	if (o->replay) {
+		feed = (struct dp_replay){
+			.cap = &pl->cap,
+			.ring = pl->replay_ring,
+			.pool = pl->pool,
+			.dynfield_off = pl->rx.dynfield_off,
+			.speed_mode = o->speed_mode,
+			.speed = o->speed,
+			.loops = o->loops,
+			.progress = 1,
+			.quit = &quit,
+		};
+		fprintf(stderr, "weir: replaying %s: %" PRIu64 " frames x %" PRIu64 " loop%s\n",
+			o->capture, pl->cap.n, o->loops, o->loops == 1 ? "" : "s");
+		dp_replay_feed(&feed);
+		atomic_store_explicit(&pl->input_done, 1, memory_order_release);
+	} else {
+		fprintf(stderr, "weir: running on port %d, udp ports", pl->port_id);
+		for (w = 0; w < o->cfg.n_udp_ports; w++)
+			fprintf(stderr, " %u", o->cfg.udp_ports[w]);
+		fprintf(stderr, "; SIGINT/SIGTERM to stop\n");
+		while (!atomic_load(&quit))
+			usleep(100000);
+		fprintf(stderr, "weir: stopping: flushing open windows\n");
+	}
+	/* RX drains and sends FLUSH; aggregators close everything and exit */
+	rte_eal_mp_wait_lcore();
+	t1 = mono_s();
+	pthread_join(pl->sink_thread, NULL);
+	t2 = mono_s();
+
+	memset(&rep, 0, sizeof(rep));
+	for (w = 0; w < 1 + pl->n_out; w++)
+		wr_counters_add(&rep.sum, &pl->ctr[w]);
+	rep.kafka = snk_kafka_stats(pl->kafka);
+	rep.rx_to_agg = hdr_create(HDR_HIGHEST, 3);
+	for (w = 0; w < pl->n_out && rep.rx_to_agg != NULL; w++)
+		hdr_merge(rep.rx_to_agg, pl->lat[w]);
+	rep.close_to_ack = snk_kafka_latency(pl->kafka);
+	rep.seconds = t1 - t0;
+	rep.wall_seconds = t2 - t0;
+	rep.max_lag_s = feed.max_lag_s;
+	rep.loops = o->replay ? o->loops : 0;
+	rep.watermark_ns = atomic_load(&pl->rx.watermark_ns);
+	if (rep.rx_to_agg != NULL) {
+		if (o->replay)
+			ctl_summary_write(stdout, &rep);
+		else
+			ctl_summary_write(stderr, &rep);
+		hdr_destroy(rep.rx_to_agg);
+	}
+	if (atomic_load(&rep.kafka->failed) != 0) {
+		fprintf(stderr, "weir: %" PRIu64 " window results could not be delivered to Kafka\n",
+			(uint64_t)atomic_load(&rep.kafka->failed));
+		rc = 3;
+	}
+	pipeline_destroy(pl);
+	rte_eal_cleanup();
+	return rc;
+}

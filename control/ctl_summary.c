@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The summary JSON of SPEC §7 (Contract): printed on stdout at the end of
+ * a replay. Field names come from the counter and reason tables.
+ * Main thread, after every lcore and the sink thread stopped.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "ctl.h"
+
+static void
+latency(FILE *f, const char *name, const struct hdr *h)
+{
+	fprintf(f, "\"%s\":{\"count\":%" PRIu64 ",\"p50\":%" PRIu64 ",\"p99\":%" PRIu64
+		",\"p999\":%" PRIu64 ",\"max\":%" PRIu64 "}",
+		name, hdr_count(h), hdr_percentile(h, 50.0), hdr_percentile(h, 99.0),
+		hdr_percentile(h, 99.9), hdr_max(h));
+}
+
+void
+ctl_summary_write(FILE *f, const struct ctl_report *r)
+{
+	const struct wr_counters *c = &r->sum;
+	uint64_t delivered = atomic_load(&r->kafka->delivered);
+	uint64_t failed = atomic_load(&r->kafka->failed);
+	int i;
+
+	fprintf(f, "{\"packets\":{\"rx\":%" PRIu64 ",\"ignored\":%" PRIu64
+		",\"malformed\":%" PRIu64 "},", c->v[WR_CTR_PKT_RX], c->v[WR_CTR_PKT_IGNORED],
+		c->v[WR_CTR_PKT_MALFORMED]);
+	fprintf(f, "\"datagrams\":%" PRIu64 ",", c->v[WR_CTR_DATAGRAMS]);
+	fprintf(f, "\"records\":{\"accepted\":%" PRIu64 ",\"late\":%" PRIu64
+		",\"rejected\":%" PRIu64 ",\"dropped\":%" PRIu64 ",\"rejected_by_reason\":{",
+		wr_counters_accepted(c), c->v[WR_CTR_REC_LATE], wr_counters_rejected(c),
+		wr_counters_dropped(c));
+	for (i = 0; i < WR_REASON_COUNT; i++)
+		fprintf(f, "%s\"%s\":%" PRIu64, i ? "," : "", wr_reason_name(i), c->rejected[i]);
+	fprintf(f, "},\"dropped_by_reason\":{\"ring_full\":%" PRIu64 ",\"devices_full\":%" PRIu64
+		"}},", c->v[WR_CTR_DROP_RING_FULL], c->v[WR_CTR_DROP_DEVICES_FULL]);
+	fprintf(f, "\"windows\":{\"emitted\":%" PRIu64 "},",
+		(uint64_t)atomic_load(&r->kafka->emitted));
+	fprintf(f, "\"kafka\":{\"delivered\":%" PRIu64 ",\"failed\":%" PRIu64
+		",\"produce_retries\":%" PRIu64 "},", delivered, failed,
+		(uint64_t)atomic_load(&r->kafka->produce_retries));
+	fprintf(f, "\"throughput\":{\"seconds\":%.6f,\"packets_per_s\":%.1f,"
+		"\"wall_seconds\":%.6f,\"max_lag_s\":%.6f,\"loops\":%" PRIu64 "},",
+		r->seconds, r->seconds > 0 ? (double)c->v[WR_CTR_PKT_RX] / r->seconds : 0.0,
+		r->wall_seconds, r->max_lag_s, r->loops);
+	fprintf(f, "\"latency_ns\":{");
+	latency(f, "rx_to_agg", r->rx_to_agg);
+	fputc(',', f);
+	latency(f, "close_to_ack", r->close_to_ack);
+	fprintf(f, "},\"watermark_ms\":%" PRId64 "}\n",
+		r->watermark_ns == INT64_MIN ? (int64_t)-1 : r->watermark_ns / 1000000);
+	fflush(f);
+}

@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * The RX lcore (rx_loop.c), port setup (dp_port.c) and the replay feeder
+ * (replay.c, pcap_load.c). The RX loop is the same for a NIC port and for
+ * a replay: replay feeds mbufs into an rte_ring-backed ethdev.
+ */
+#ifndef DP_H
+#define DP_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "dp_decode.h"
+#include "dp_parse.h"
+#include "wr_stats.h"
+
+struct rte_mempool;
+struct rte_ring;
+struct agg_table;
+struct hdr;
+
+/* Replay metadata carried in an mbuf dynamic field. */
+struct dp_replay_meta {
+	int64_t arrival_ns;	/* capture time + loop shift */
+	int64_t shift_ns;	/* loop shift: added to decoded event times */
+};
+
+/** Register the replay dynfield (once, before use). @return offset or -1. */
+int dp_replay_dynfield_register(void);
+
+/*
+ * One RX lcore. Fields marked (ro) are set before launch and only read by
+ * the RX lcore; (rx) are written by the RX lcore only.
+ */
+struct dp_rx {
+	/* (ro) */
+	uint16_t port_id;
+	uint16_t queue_id;
+	unsigned int burst;
+	const struct dp_decode_cfg *dcfg;
+	const struct dp_port_set *ports;
+	int64_t size_ns, slide_ns, lateness_ns, idle_ns;
+	int time_arrival;		/* window on arrival time */
+	int replay;			/* arrival from dynfield, back-pressure, no drops */
+	int dynfield_off;		/* replay dynfield offset */
+	unsigned int n_workers;		/* 0: aggregate inline on this lcore */
+	struct rte_ring **to_agg;	/* rx_to_agg rings, SP (this lcore) / SC (worker) */
+	unsigned int n_metrics;
+	size_t rec_size;		/* wr_record_size(n_metrics) */
+	/* workers == 0 only: the inline table and its output ring */
+	struct agg_table *inline_table;
+	struct rte_ring *inline_out;	/* agg_to_sink ring */
+	size_t res_size;
+	struct hdr *inline_lat;		/* rx_to_agg latency (ns) */
+	_Atomic unsigned int *producers_done;	/* +1 when the inline table is flushed */
+	/* control -> rx (acquire): stop now (live) / input finished (replay) */
+	_Atomic int *quit;
+	_Atomic int *input_done;
+	/* (rx) */
+	struct wr_counters *ctr;
+	_Atomic int64_t watermark_ns;	/* rx: wo; control: ro (stats) */
+	/* private state */
+	struct dp_rx_state *st;
+};
+
+/** Allocate the RX lcore's private state (staging buffers). @return 0 or -errno. */
+int dp_rx_init(struct dp_rx *rx);
+void dp_rx_free(struct dp_rx *rx);	/* accepts NULL state */
+
+/**
+ * Configure and start port with one RX and one TX queue on pool.
+ * @return 0, or -errno with err filled.
+ */
+int dp_port_init(uint16_t port, struct rte_mempool *pool, uint16_t nb_rxd, char *err,
+		 size_t errlen);
+void dp_port_stop(uint16_t port);
+
+/** The RX lcore body (rte_eal_remote_launch). */
+int dp_rx_loop(void *arg);
+
+/* Emit callback context used for the inline aggregator and by agg_loop. */
+struct dp_res_stage;
+
+/*
+ * Capture preloaded into memory (pcap_load.c).
+ */
+struct dp_capture {
+	uint8_t *data;		/* every frame back to back */
+	uint64_t *off;		/* frame i starts at data + off[i] */
+	uint32_t *len;		/* captured length of frame i */
+	int64_t *ts_ns;		/* capture timestamp of frame i (epoch ns) */
+	uint64_t n;
+	uint32_t max_len;
+	int64_t span_ns;	/* loop shift: see dp_capture_load */
+};
+
+/**
+ * Read a pcap or pcapng capture (Ethernet link type) into memory.
+ * span_ns = last_ts - first_ts + max(1 ms, mean gap between frames): the
+ * shift applied per --loop pass.
+ * @return 0, or -1 with err filled.
+ */
+int dp_capture_load(const char *path, struct dp_capture *cap, char *err, size_t errlen);
+void dp_capture_free(struct dp_capture *cap);
+
+/* Replay pacing. */
+enum dp_speed_mode { DP_SPEED_MAX, DP_SPEED_MULT, DP_SPEED_PPS };
+
+struct dp_replay {
+	/* (ro) */
+	const struct dp_capture *cap;
+	struct rte_ring *ring;		/* the ring behind the replay ethdev, SP: feeder */
+	struct rte_mempool *pool;
+	int dynfield_off;
+	enum dp_speed_mode speed_mode;
+	double speed;			/* multiplier (MULT) or packets/s (PPS) */
+	uint64_t loops;
+	int progress;			/* print progress on stderr */
+	_Atomic int *quit;		/* stop early (signal) */
+	/* (feeder) written by the feeder, read by control after it returns */
+	uint64_t fed;
+	double max_lag_s;		/* worst lag behind the pacing schedule */
+	double seconds;
+};
+
+/** Feed the capture (loops times) into the ring; runs on the calling thread. */
+int dp_replay_feed(struct dp_replay *r);
+
+/** Parse --speed: "max", "1x", "2.5x", "10000pps". @return 0 or -1. */
+int dp_speed_parse(const char *s, enum dp_speed_mode *mode, double *v);
+
+#endif /* DP_H */

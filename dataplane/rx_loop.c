@@ -1,0 +1,412 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The RX lcore: burst receive, L2-L4 classification, payload decoding,
+ * the pipeline watermark and late decisions (SPEC §4, in capture order),
+ * and sharding of compact records onto one rx_to_agg ring per aggregator.
+ * mbufs are freed here. Runs on one lcore; this file owns struct
+ * dp_rx_state.
+ *
+ * Watermark rule, shared with tests/refmodel.py:
+ *   W = max(W, t - allowed_lateness) for each valid record, before judging
+ *   it; late when floor(t/D)*D + S <= W; otherwise the record joins windows
+ *   first_k..floor(t/D) with first_k the first window containing t whose end
+ *   is > W. Idle: before each packet (and on empty polls, live), when
+ *   clock - last_valid_arrival >= idle_timeout,
+ *   W = max(W, W_at_last_valid + (clock - last_valid_arrival)).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
+#include <rte_pause.h>
+#include <rte_prefetch.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include "agg.h"
+#include "agg_loop.h"
+#include "dp.h"
+#include "hdr.h"
+
+#define RX_BURST_MAX	512
+#define RX_STAGE	64	/* records staged per worker before an enqueue */
+
+struct dp_rx_state {
+	struct dp_decode_out out;	/* must stay first: emit gets &out */
+	struct dp_rx *rx;
+	/* watermark state (SPEC §4) */
+	int64_t w;
+	int64_t last_valid_arrival;
+	int64_t w_at_last_valid;
+	int have_valid;
+	/* current packet */
+	int64_t arrival_ns;
+	uint64_t burst_tsc;
+	/* per worker staging */
+	uint8_t **stage;
+	unsigned int *n_stage;
+	int64_t *w_sent;		/* last watermark each worker has seen */
+	struct agg_stage inline_stage;
+};
+
+static const struct rte_mbuf_dynfield replay_dynfield_desc = {
+	.name = "weir_dynfield_replay",
+	.size = sizeof(struct dp_replay_meta),
+	.align = __alignof__(struct dp_replay_meta),
+};
+
+int
+dp_replay_dynfield_register(void)
+{
+	return rte_mbuf_dynfield_register(&replay_dynfield_desc);
+}
+
+static inline int64_t
+wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Idle advance: quiet streams still close their windows. */
+static inline void
+rx_idle_advance(struct dp_rx_state *st, int64_t clock)
+{
+	int64_t quiet = clock - st->last_valid_arrival;
+
+	if (!st->have_valid || quiet < st->rx->idle_ns)
+		return;
+	if (st->w_at_last_valid + quiet > st->w)
+		st->w = st->w_at_last_valid + quiet;
+}
+
+static void
+rx_flush_worker(struct dp_rx_state *st, unsigned int w)
+{
+	struct dp_rx *rx = st->rx;
+	unsigned int n = st->n_stage[w], done = 0;
+
+	while (done < n) {
+		done += rte_ring_enqueue_burst_elem(rx->to_agg[w], st->stage[w] + done * rx->rec_size,
+						    (unsigned int)rx->rec_size, n - done, NULL);
+		if (done == n)
+			break;
+		if (!rx->replay) {
+			rx->ctr->v[WR_CTR_DROP_RING_FULL] += n - done;
+			break;
+		}
+		/* replay is not a wire: wait for the aggregator instead of dropping */
+		rx->ctr->v[WR_CTR_RING_WAITS]++;
+		rte_pause();
+	}
+	st->n_stage[w] = 0;
+}
+
+static void
+rx_send_kind(struct dp_rx_state *st, uint8_t kind)
+{
+	struct dp_rx *rx = st->rx;
+	unsigned int w;
+
+	for (w = 0; w < rx->n_workers; w++) {
+		struct wr_record *r;
+
+		if (st->n_stage[w] == RX_STAGE)
+			rx_flush_worker(st, w);
+		r = (struct wr_record *)(st->stage[w] + st->n_stage[w] * rx->rec_size);
+		memset(r, 0, offsetof(struct wr_record, values));
+		r->kind = kind;
+		r->watermark_ns = st->w;
+		r->rx_tsc = st->burst_tsc;
+		st->n_stage[w]++;
+		st->w_sent[w] = st->w;
+		if (kind == WR_REC_TICK)
+			rx->ctr->v[WR_CTR_TICKS]++;
+		rx_flush_worker(st, w);
+	}
+}
+
+/* Inline aggregation (workers = 0): the record goes straight to the table. */
+static void
+rx_inline(struct dp_rx_state *st, const struct wr_record *r)
+{
+	struct dp_rx *rx = st->rx;
+
+	if (r->kind == WR_REC_DATA) {
+		uint64_t d = rte_rdtsc() - r->rx_tsc;
+
+		hdr_record(rx->inline_lat, d * 1000000000ULL / rte_get_tsc_hz());
+	}
+	if (agg_table_process(rx->inline_table, r, agg_stage_emit, &st->inline_stage) == -ENOSPC) {
+		rx->ctr->v[WR_CTR_DROP_DEVICES_FULL]++;
+	}
+}
+
+/* dp_emit_fn: a valid record from a decoder. */
+static void
+rx_emit(struct dp_decode_out *out, struct wr_record *r)
+{
+	struct dp_rx_state *st = (struct dp_rx_state *)out;
+	struct dp_rx *rx = st->rx;
+	int64_t t = rx->time_arrival ? st->arrival_ns : r->time_ns;
+	int64_t k_last, k_first, k_open;
+	unsigned int w;
+
+	if (t - rx->lateness_ns > st->w)
+		st->w = t - rx->lateness_ns;
+	st->last_valid_arrival = st->arrival_ns;
+	st->w_at_last_valid = st->w;
+	st->have_valid = 1;
+
+	k_last = agg_floor_div(t, rx->slide_ns);
+	if (k_last * rx->slide_ns + rx->size_ns <= st->w) {
+		rx->ctr->v[WR_CTR_REC_LATE]++;
+		return;
+	}
+	k_first = agg_floor_div(t - rx->size_ns, rx->slide_ns) + 1;
+	k_open = agg_floor_div(st->w - rx->size_ns, rx->slide_ns) + 1;
+	r->time_ns = t;
+	r->watermark_ns = st->w;
+	r->first_k = k_first > k_open ? k_first : k_open;
+	r->rx_tsc = st->burst_tsc;
+	r->hash = agg_devkey_hash(r->id, r->id_len);
+	rx->ctr->v[WR_CTR_REC_ROUTED]++;
+
+	if (rx->n_workers == 0) {
+		rx_inline(st, r);
+		return;
+	}
+	w = rx->n_workers == 1 ? 0 : (r->hash >> 16) % rx->n_workers;
+	memcpy(st->stage[w] + st->n_stage[w] * rx->rec_size, r, rx->rec_size);
+	st->w_sent[w] = st->w;
+	if (++st->n_stage[w] == RX_STAGE)
+		rx_flush_worker(st, w);
+}
+
+static inline void
+rx_packet(struct dp_rx_state *st, struct rte_mbuf *m)
+{
+	struct dp_rx *rx = st->rx;
+	struct dp_pkt_info info;
+	struct dp_pkt_meta meta;
+	uint8_t linear[RTE_MBUF_DEFAULT_BUF_SIZE];
+	const uint8_t *frame;
+	uint32_t len = rte_pktmbuf_pkt_len(m);
+
+	if (rx->replay) {
+		const struct dp_replay_meta *rm =
+			RTE_MBUF_DYNFIELD(m, rx->dynfield_off, const struct dp_replay_meta *);
+
+		meta.arrival_ns = rm->arrival_ns;
+		meta.shift_ns = rm->shift_ns;
+		rx_idle_advance(st, meta.arrival_ns);
+	} else {
+		meta.arrival_ns = st->arrival_ns;
+		meta.shift_ns = 0;
+	}
+	st->arrival_ns = meta.arrival_ns;
+	rx->ctr->v[WR_CTR_PKT_RX]++;
+
+	if (m->nb_segs == 1) {
+		frame = rte_pktmbuf_mtod(m, const uint8_t *);
+	} else {
+		/* chained jumbo frame: parse needs it contiguous */
+		if (len > sizeof(linear))
+			len = sizeof(linear);
+		frame = rte_pktmbuf_read(m, 0, len, linear);
+		if (frame == NULL) {
+			rx->ctr->v[WR_CTR_PKT_MALFORMED]++;
+			return;
+		}
+	}
+	switch (dp_pkt_parse(frame, len, rx->ports, &info)) {
+	case DP_PKT_DATAGRAM:
+		rx->ctr->v[WR_CTR_DATAGRAMS]++;
+		dp_decode_payload(rx->dcfg, &meta, info.payload, info.payload_len, &st->out);
+		break;
+	case DP_PKT_FRAGMENT:
+		rx->ctr->v[WR_CTR_DATAGRAMS]++;
+		dp_record_reject(&st->out, WR_REASON_FRAGMENT);
+		break;
+	case DP_PKT_IGNORED:
+		rx->ctr->v[WR_CTR_PKT_IGNORED]++;
+		break;
+	default:
+		rx->ctr->v[WR_CTR_PKT_MALFORMED]++;
+		break;
+	}
+}
+
+/* End of burst: push staged records and tell idle workers the new watermark. */
+static void
+rx_burst_end(struct dp_rx_state *st)
+{
+	struct dp_rx *rx = st->rx;
+	unsigned int w, i;
+
+	for (i = 0; i < WR_REASON_COUNT; i++) {
+		if (st->out.rejected[i] != 0) {
+			rx->ctr->rejected[i] += st->out.rejected[i];
+			st->out.rejected[i] = 0;
+		}
+	}
+	atomic_store_explicit(&rx->watermark_ns, st->w, memory_order_relaxed);
+	if (rx->n_workers == 0) {
+		if (st->w_sent[0] != st->w) {
+			struct wr_record tick = { .kind = WR_REC_TICK, .watermark_ns = st->w };
+
+			agg_table_process(rx->inline_table, &tick, agg_stage_emit,
+					  &st->inline_stage);
+			st->w_sent[0] = st->w;
+		}
+		agg_stage_flush(&st->inline_stage);
+		return;
+	}
+	for (w = 0; w < rx->n_workers; w++) {
+		if (st->w_sent[w] != st->w) {
+			struct wr_record *r;
+
+			if (st->n_stage[w] == RX_STAGE)
+				rx_flush_worker(st, w);
+			r = (struct wr_record *)(st->stage[w] + st->n_stage[w] * rx->rec_size);
+			memset(r, 0, offsetof(struct wr_record, values));
+			r->kind = WR_REC_TICK;
+			r->watermark_ns = st->w;
+			r->rx_tsc = st->burst_tsc;
+			st->n_stage[w]++;
+			st->w_sent[w] = st->w;
+			rx->ctr->v[WR_CTR_TICKS]++;
+		}
+		if (st->n_stage[w] != 0)
+			rx_flush_worker(st, w);
+	}
+}
+
+/* End of input: close every window everywhere. */
+static void
+rx_finish(struct dp_rx_state *st)
+{
+	struct dp_rx *rx = st->rx;
+
+	rx_burst_end(st);
+	if (rx->n_workers == 0) {
+		agg_table_flush(rx->inline_table, agg_stage_emit, &st->inline_stage);
+		agg_stage_flush(&st->inline_stage);
+		atomic_fetch_add_explicit(rx->producers_done, 1, memory_order_release);
+		return;
+	}
+	rx_send_kind(st, WR_REC_FLUSH);
+}
+
+int
+dp_rx_init(struct dp_rx *rx)
+{
+	struct dp_rx_state *st;
+	unsigned int w, nw = rx->n_workers ? rx->n_workers : 1;
+
+	st = calloc(1, sizeof(*st));
+	if (st == NULL)
+		return -ENOMEM;
+	st->rx = rx;
+	st->out.emit = rx_emit;
+	st->w = INT64_MIN;
+	st->stage = calloc(nw, sizeof(*st->stage));
+	st->n_stage = calloc(nw, sizeof(*st->n_stage));
+	st->w_sent = calloc(nw, sizeof(*st->w_sent));
+	if (st->stage == NULL || st->n_stage == NULL || st->w_sent == NULL)
+		goto fail;
+	for (w = 0; w < nw; w++) {
+		st->w_sent[w] = INT64_MIN;
+		st->stage[w] = aligned_alloc(64, RTE_ALIGN_CEIL(RX_STAGE * rx->rec_size, 64));
+		if (st->stage[w] == NULL)
+			goto fail;
+	}
+	if (rx->n_workers == 0 &&
+	    agg_stage_init(&st->inline_stage, rx->inline_out, rx->res_size) != 0)
+		goto fail;
+	rx->st = st;
+	return 0;
+fail:
+	rx->st = st;
+	dp_rx_free(rx);
+	return -ENOMEM;
+}
+
+void
+dp_rx_free(struct dp_rx *rx)
+{
+	struct dp_rx_state *st = rx->st;
+	unsigned int w, nw = rx->n_workers ? rx->n_workers : 1;
+
+	if (st == NULL)
+		return;
+	for (w = 0; st->stage != NULL && w < nw; w++)
+		free(st->stage[w]);
+	free(st->stage);
+	free(st->n_stage);
+	free(st->w_sent);
+	if (rx->n_workers == 0)
+		agg_stage_free(&st->inline_stage);
+	free(st);
+	rx->st = NULL;
+}
+
+int
+dp_rx_loop(void *arg)
+{
+	struct dp_rx *rx = arg;
+	struct dp_rx_state *st = rx->st;
+	struct rte_mbuf *pkts[RX_BURST_MAX];
+	unsigned int burst = RTE_MIN(rx->burst, (unsigned int)RX_BURST_MAX);
+	uint64_t idle_polls = 0, idle_check_tsc = 0;
+	int done_seen = 0;
+	const uint64_t idle_check_every = rte_get_tsc_hz() / 100;	/* 10 ms */
+
+	for (;;) {
+		uint16_t n, i;
+
+		if (!rx->replay && atomic_load_explicit(rx->quit, memory_order_acquire))
+			break;
+		n = rte_eth_rx_burst(rx->port_id, rx->queue_id, pkts, (uint16_t)burst);
+		st->burst_tsc = rte_rdtsc();
+		if (n == 0) {
+			if (rx->replay) {
+				/* the feeder sets input_done after its last enqueue: one
+				 * more empty poll after seeing it means all is read */
+				if (done_seen)
+					break;
+				done_seen = atomic_load_explicit(rx->input_done,
+								 memory_order_acquire);
+			} else if (st->burst_tsc - idle_check_tsc > idle_check_every) {
+				idle_check_tsc = st->burst_tsc;
+				rx_idle_advance(st, wall_ns());
+				rx_burst_end(st);
+			}
+			/* oversubscribed lcores (replay on 2 CPUs): let the others run */
+			if (++idle_polls > 64)
+				rte_delay_us_sleep(50);
+			continue;
+		}
+		idle_polls = 0;
+		if (!rx->replay) {
+			st->arrival_ns = wall_ns();
+			rx_idle_advance(st, st->arrival_ns);
+		}
+		for (i = 0; i < n; i++) {
+			if (i + 1 < n)
+				rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+			rx_packet(st, pkts[i]);
+		}
+		rte_pktmbuf_free_bulk(pkts, n);
+		rx_burst_end(st);
+	}
+	rx_finish(st);
+	return 0;
+}

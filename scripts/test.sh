@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Runs every test: installs dependencies, builds with gcc and clang
+# (-Werror) and an ASan+UBSan build, runs the cmocka unit tests, the fuzz
+# corpora, the reference model's own tests and the integration suite
+# (weir replay -> weir-devbroker -> Kafka consumer vs tests/refmodel.py).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+
+JOBS=${JOBS:-2}
+setup() {	# dir, compiler, extra meson args...
+	local dir=$1 cc=$2
+	shift 2
+	if [ ! -f "$dir/build.ninja" ]; then
+		CC=$cc meson setup "$dir" -Dwerror=true "$@" >/dev/null
+	fi
+	ninja -C "$dir" -j"$JOBS" >/dev/null
+	echo "test: built $dir ($cc $*)"
+}
+
+setup build-gcc gcc
+setup build-clang clang
+setup build-asan gcc -Db_sanitize=address,undefined -Db_lundef=false
+
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
+
+echo "== unit + fuzz corpora (gcc)"
+meson test -C build-gcc --print-errorlogs --num-processes 2
+echo "== unit + fuzz corpora (clang)"
+meson test -C build-clang --print-errorlogs --num-processes 2
+echo "== unit + fuzz corpora (ASan+UBSan)"
+meson test -C build-asan --print-errorlogs --num-processes 1 -t 3
+
+echo "== reference model self-test"
+python3 -m unittest discover -s tests -p 'test_refmodel.py'
+
+echo "== integration (gcc build)"
+python3 tests/integration/run.py --build build-gcc
+echo "== integration (ASan+UBSan build, quick set)"
+python3 tests/integration/run.py --build build-asan --quick

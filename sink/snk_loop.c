@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The sink thread (a plain pthread, not an lcore: librdkafka blocks and
+ * sleeps). Drains the agg_to_sink rings in bursts, produces each result,
+ * serves delivery reports every pass, and exits once every aggregator has
+ * said it is done and the rings are empty, after a bounded final flush.
+ */
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <rte_common.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include "snk.h"
+
+#define SNK_BURST	32
+#define SNK_IDLE_POLL_MS	1
+
+static int
+rings_empty(struct rte_ring **rings, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (!rte_ring_empty(rings[i]))
+			return 0;
+	return 1;
+}
+
+void *
+snk_loop(void *arg)
+{
+	struct snk_loop_arg *a = arg;
+	size_t esize = wr_result_size(a->n_metrics);
+	struct wr_result one;
+	unsigned int burst = SNK_BURST;
+	unsigned int i, j, n, got;
+	char *buf;
+
+	if (a->n_metrics > WR_METRICS_MAX) {
+		/* cfg_validate rules this out; never read past a result here */
+		fprintf(stderr, "weir.sink: event=bad_loop_arg n_metrics=%u\n", a->n_metrics);
+		return NULL;
+	}
+	/* Once, before the loop: a burst of up to 64-metric results is ~100 KiB. */
+	buf = aligned_alloc(RTE_CACHE_LINE_SIZE, RTE_ALIGN_CEIL(esize * SNK_BURST,
+								 RTE_CACHE_LINE_SIZE));
+	if (buf == NULL) {
+		fprintf(stderr, "weir.sink: event=burst_alloc_failed fallback_burst=1\n");
+		buf = (char *)&one;
+		burst = 1;
+	}
+	for (;;) {
+		got = 0;
+		for (i = 0; i < a->n_rings; i++) {
+			n = rte_ring_dequeue_burst_elem(a->rings[i], buf, (unsigned int)esize,
+							burst, NULL);
+			for (j = 0; j < n; j++)
+				snk_kafka_produce(a->kafka,
+						  (const struct wr_result *)(buf + j * esize));
+			got += n;
+		}
+		snk_kafka_poll(a->kafka, 0);
+		if (got > 0)
+			continue;
+		/* done is read before the rings: every enqueue happened before its release. */
+		if (atomic_load_explicit(a->producers_done, memory_order_acquire) >=
+		    a->n_producers && rings_empty(a->rings, a->n_rings))
+			break;
+		snk_kafka_poll(a->kafka, SNK_IDLE_POLL_MS);
+	}
+	snk_kafka_flush(a->kafka, a->flush_timeout_ms);
+	if (burst != 1)
+		free(buf);
+	return NULL;
+}
