@@ -75,8 +75,9 @@ void agg_table_destroy(struct agg_table *t);	/* accepts NULL */
  *  - WR_REC_FLUSH: close every open window.
  * @return 0, or -ENOSPC when the device table is full (record dropped:
  *         the caller counts it), or -EINVAL for a record the RX lcore
- *         should never send (unknown kind, id_len not 1..64, time < 0;
- *         dropped, the watermark close still happened).
+ *         should never send (unknown kind, id_len not 1..64, time < 0,
+ *         hash not agg_devkey_hash(); dropped, the watermark close still
+ *         happened).
  */
 int agg_table_process(struct agg_table *t, const struct wr_record *rec, agg_emit_fn emit,
 		      void *arg);

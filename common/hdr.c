@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * HDR histogram (log-linear buckets, HdrHistogram layout). Each instance
- * has one writer (the lcore that owns it: hdr_record* is the per-record
- * path, no allocation, no branches on the counts); readers on the control
- * thread merge copies and query percentiles.
+ * has one writer, the lcore that owns it (hdr_record* is the per-record
+ * path: no allocation, no loop, one counter increment); readers on the
+ * control thread merge copies and query percentiles.
  *
  * Layout: a value v lands in bucket b = the number of doublings above the
  * sub-bucket range, and in sub-bucket v >> b of that bucket. Bucket 0 holds

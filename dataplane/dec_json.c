@@ -17,6 +17,8 @@
  *  - RFC 3339 second 60 (leap second) is accepted and lands on the next
  *    second; more than 9 fraction digits are truncated to nanoseconds;
  *    "-00:00" means UTC.
+ *  - Numeric times with a fraction or exponent are converted exactly
+ *    (truncated to ns), not through a double.
  *  - strtod (the slow number path) assumes the process runs in the C
  *    locale, as weir never calls setlocale().
  */
@@ -32,7 +34,7 @@
 
 #define JSON_DEPTH_MAX	64	/* nesting levels of one record, SPEC: at least 64 */
 #define NUM_BUF		512	/* numbers shorter than this go to strtod as they are */
-#define NUM_SIG_MAX	800	/* decimal digits that decide a double's rounding (767) + margin */
+#define NUM_SIG_MAX	800	/* digits that can decide a double's rounding: 767 + margin */
 #define TS_STR_MAX	64	/* longest escaped time string we unescape */
 
 /* Byte classes inside a string: what ends the fast scan. */
@@ -150,7 +152,8 @@ scan_string(const uint8_t *p, const uint8_t *e, int *esc)
 			if (e - p < 2)
 				return NULL;
 			switch (p[1]) {
-			case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+			case '"': case '\\': case '/':
+			case 'b': case 'f': case 'n': case 'r': case 't':
 				p += 2;
 				break;
 			case 'u':
@@ -552,6 +555,83 @@ number_int64(const uint8_t *s, size_t n, int64_t *v)
 	return 0;
 }
 
+/*
+ * Epoch ns of a number token with a fraction or exponent, exact (then
+ * truncated to ns like dp_time_from_double) instead of going through a
+ * double, so that 1755434096.789 and "...:56.789Z" are the same instant.
+ * The unit is chosen on the value's magnitude as dp_time_from_*() do.
+ */
+static int
+ts_from_decimal(const struct dp_decode_cfg *cfg, const uint8_t *s, size_t n, int64_t *ns)
+{
+	const uint8_t *p = s, *e = s + n;
+	enum cfg_ts_unit unit = cfg->json_ts_unit;
+	uint64_t m = 0;
+	int64_t exp10 = 0, x = 0;
+	int nd = 0, xneg = 0;
+
+	if (*p == '-')
+		p++;
+	/*
+	 * Beyond 19 significant digits every dropped digit is below 1 ns of
+	 * any time that fits int64 ns, so truncating them keeps the floor.
+	 */
+	for (; p < e && is_digit(*p); p++) {
+		if (nd == 19) {
+			exp10++;
+			continue;
+		}
+		m = m * 10 + (uint64_t)(*p - '0');
+		nd += m != 0;
+	}
+	if (p < e && *p == '.') {
+		for (p++; p < e && is_digit(*p); p++) {
+			if (nd == 19)
+				continue;
+			m = m * 10 + (uint64_t)(*p - '0');
+			nd += m != 0;
+			exp10--;
+		}
+	}
+	if (p < e) {
+		p++;
+		if (*p == '+' || *p == '-')
+			xneg = *p++ == '-';
+		for (; p < e; p++)
+			if (x < 100000)
+				x = x * 10 + (*p - '0');
+		exp10 += xneg ? -x : x;
+	}
+	if (m == 0) {
+		*ns = 0;
+		return 0;
+	}
+	if (*s == '-')
+		return -1;
+	if (unit == CFG_TS_AUTO) {
+		double mag = json_number(s, n);
+
+		unit = mag < 1e11 ? CFG_TS_S : mag < 1e14 ? CFG_TS_MS :
+		       mag < 1e17 ? CFG_TS_US : CFG_TS_NS;
+	}
+	exp10 += unit == CFG_TS_S ? 9 : unit == CFG_TS_MS ? 6 : unit == CFG_TS_US ? 3 : 0;
+	if (exp10 < -20) {
+		*ns = 0;
+		return 0;
+	}
+	for (; exp10 < 0; exp10++)
+		m /= 10;
+	for (; exp10 > 0; exp10--) {
+		if (m > (uint64_t)INT64_MAX / 10)
+			return -1;
+		m *= 10;
+	}
+	if (m > (uint64_t)INT64_MAX)
+		return -1;
+	*ns = (int64_t)m;
+	return 0;
+}
+
 /* Days since 1970-01-01 of a proleptic Gregorian date (valid y/m/d). */
 static int64_t
 days_from_civil(int64_t y, int64_t m, int64_t d)
@@ -669,7 +749,7 @@ ts_value(const struct dp_decode_cfg *cfg, int type, const uint8_t *v, size_t n, 
 			return -1;
 		return dp_time_from_int(i, cfg->json_ts_unit, ns);
 	}
-	return dp_time_from_double(json_number(v, n), cfg->json_ts_unit, ns);
+	return ts_from_decimal(cfg, v, n, ns);
 }
 
 /* Which roles a top-level key plays: id field priority, time slot, metric. */

@@ -79,8 +79,12 @@ kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
 	struct snk_kafka *k = opaque;
 
-	/* A dead broker repeats the same error on every reconnect attempt. */
-	if ((rd_kafka_resp_err_t)err == k->last_error)
+	/*
+	 * The log callback already reports each failed connection; a dead
+	 * broker would otherwise repeat the same error on every reconnect.
+	 */
+	if ((rd_kafka_resp_err_t)err == RD_KAFKA_RESP_ERR__TRANSPORT ||
+	    (rd_kafka_resp_err_t)err == k->last_error)
 		return;
 	k->last_error = (rd_kafka_resp_err_t)err;
 	fprintf(stderr, "weir.sink: event=kafka_error instance=%s err=%s reason=\"%s\"\n",

@@ -77,7 +77,7 @@ main(int argc, char **argv)
 	unsigned int n_sets = 0, i;
 	const char *cfg_file = NULL;
 	char err[1024];
-	int c, is_replay;
+	int c, is_replay, eal_at;
 
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		usage(argc < 2 ? stderr : stdout);
@@ -96,8 +96,15 @@ main(int argc, char **argv)
 	o.replay = is_replay;
 	o.loops = 1;
 	o.speed_mode = DP_SPEED_MAX;
+	/* everything after `--` belongs to the EAL; options and the capture
+	 * may come in any order before it */
+	for (eal_at = 2; eal_at < argc; eal_at++)
+		if (strcmp(argv[eal_at], "--") == 0)
+			break;
+	o.eal_argc = eal_at < argc ? argc - eal_at - 1 : 0;
+	o.eal_argv = argv + (eal_at < argc ? eal_at + 1 : argc);
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "+c:s:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(eal_at, argv, "c:s:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			cfg_file = optarg;
@@ -138,27 +145,21 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	/* replay takes the capture as its one positional argument */
-	if (is_replay) {
-		if (optind < argc && strcmp(argv[optind], "--") != 0)
-			o.capture = argv[optind++];
-		if (o.capture == NULL) {
-			fprintf(stderr, "weir replay: missing CAPTURE.pcap (see --help)\n");
-			return 2;
-		}
-	} else if (cfg_file == NULL) {
-		fprintf(stderr, "weir run: missing -c FILE (see --help)\n");
-		return 2;
-	}
-	if (optind < argc && strcmp(argv[optind], "--") == 0)
-		optind++;
-	if (optind < argc && (argv[optind - 1] == NULL || strcmp(argv[optind - 1], "--") != 0)) {
+	if (is_replay && optind < eal_at)
+		o.capture = argv[optind++];
+	if (optind < eal_at) {
 		fprintf(stderr, "weir: unexpected argument '%s' (EAL arguments go after --)\n",
 			argv[optind]);
 		return 2;
 	}
-	o.eal_argc = argc - optind;
-	o.eal_argv = argv + optind;
+	if (is_replay && o.capture == NULL) {
+		fprintf(stderr, "weir replay: missing CAPTURE.pcap (see --help)\n");
+		return 2;
+	}
+	if (!is_replay && cfg_file == NULL) {
+		fprintf(stderr, "weir run: missing -c FILE (see --help)\n");
+		return 2;
+	}
 
 	cfg_defaults(&o.cfg);
 	if (cfg_file != NULL && cfg_load_file(&o.cfg, cfg_file, err, sizeof(err)) != 0) {

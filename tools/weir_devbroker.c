@@ -160,13 +160,10 @@ main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			if (optopt != 0)
-				fprintf(stderr, "weir-devbroker: option -%c: %s\n", optopt,
-					strchr("ptb", optopt) ? "missing argument" :
-					"unknown option");
-			else
-				fprintf(stderr, "weir-devbroker: %s: unknown option or missing "
-					"argument\n", argv[optind - 1]);
+			/* optind already points past the offending word */
+			fprintf(stderr, "weir-devbroker: %s: %s\n", argv[optind - 1],
+				optopt != 0 && strchr("ptb", optopt) != NULL ?
+				"missing argument" : "unknown option");
 			usage(stderr);
 			return 2;
 		}
@@ -207,9 +204,12 @@ main(int argc, char **argv)
 	}
 	printf("bootstrap=%s\n", bootstrap);
 	fflush(stdout);
-	fprintf(stderr, "weir-devbroker: event=started bootstrap=%s partitions=%u "
-		"topics=%s,%s,%s\n", bootstrap, cfg.partitions, cfg.topic_aggregated,
-		cfg.topic_alerts, cfg.topic_rejected);
+	fprintf(stderr, "weir-devbroker: event=started bootstrap=%s partitions=%u topics=%s",
+		bootstrap, cfg.partitions, topics[0]);
+	for (i = 1; i < DEVBROKER_TOPICS_MAX; i++)
+		if (strcmp(topics[i], topics[0]) != 0 && strcmp(topics[i], topics[i - 1]) != 0)
+			fprintf(stderr, ",%s", topics[i]);
+	fprintf(stderr, "\n");
 
 	do {
 		if (sigwait(&stop, &sig) != 0)
