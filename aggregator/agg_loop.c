@@ -69,8 +69,8 @@ agg_loop(void *arg)
 	struct agg_stage stage;
 	uint8_t *burst;
 	uint64_t idle_polls = 0;
-	const uint64_t hz = rte_get_tsc_hz();
-	int done = 0;
+	const double ns_per_tsc = 1e9 / (double)rte_get_tsc_hz();
+	int done = 0, rc;
 
 	burst = aligned_alloc(64, RTE_ALIGN_CEIL(AGG_BURST * wk->rec_size, 64));
 	if (burst == NULL || agg_stage_init(&stage, wk->out, wk->res_size) != 0) {
@@ -100,9 +100,12 @@ agg_loop(void *arg)
 				(const struct wr_record *)(burst + i * wk->rec_size);
 
 			if (r->kind == WR_REC_DATA)
-				hdr_record(wk->lat, (now - r->rx_tsc) * 1000000000ULL / hz);
-			if (agg_table_process(wk->table, r, agg_stage_emit, &stage) == -ENOSPC)
+				hdr_record(wk->lat, (uint64_t)((double)(now - r->rx_tsc) * ns_per_tsc));
+			rc = agg_table_process(wk->table, r, agg_stage_emit, &stage);
+			if (rc == -ENOSPC)
 				wk->ctr->v[WR_CTR_DROP_DEVICES_FULL]++;
+			else if (rc < 0)
+				wk->ctr->v[WR_CTR_DROP_REFUSED]++;
 			if (r->kind == WR_REC_FLUSH)
 				done = 1;
 		}

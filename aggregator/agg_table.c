@@ -38,7 +38,7 @@
 #include "agg.h"
 
 #define AGG_NONE	UINT32_MAX	/* end of a window's device list */
-#define AGG_NAME_MAX	20		/* rte_hash adds "HT_EXT_" within a 29-byte ring name */
+#define AGG_NAME_MAX	20		/* rte_hash ring "HT_EXT_<name>" fits 29 bytes */
 #define AGG_K_MAX	(1u << 20)	/* sanity bound on windows open per device */
 #define AGG_HASH_MIN	8u		/* rte_hash refuses fewer entries than one bucket */
 
@@ -60,7 +60,7 @@ struct agg_table {
 	struct rte_hash *h;
 	uint8_t *blocks;		/* n_pos device blocks of dev_stride bytes */
 	uint32_t *head;			/* per slot index: first device of the window */
-	uint32_t *tail;			/* per slot index: last device (append keeps order) */
+	uint32_t *tail;			/* per slot index: last device (arrival order) */
 	struct wr_result *res;		/* emission scratch, full size */
 	size_t slot_stride;
 	size_t dev_stride;

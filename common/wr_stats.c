@@ -54,7 +54,8 @@ wr_counters_rejected(const struct wr_counters *c)
 uint64_t
 wr_counters_dropped(const struct wr_counters *c)
 {
-	return c->v[WR_CTR_DROP_RING_FULL] + c->v[WR_CTR_DROP_DEVICES_FULL];
+	return c->v[WR_CTR_DROP_RING_FULL] + c->v[WR_CTR_DROP_DEVICES_FULL] +
+	       c->v[WR_CTR_DROP_REFUSED];
 }
 
 uint64_t

@@ -25,6 +25,7 @@
 	X(REC_LATE, "records_late", "valid records whose windows had all closed") \
 	X(DROP_RING_FULL, "dropped_ring_full", "records dropped: rx_to_agg ring full (live only)") \
 	X(DROP_DEVICES_FULL, "dropped_devices_full", "records dropped: device table full") \
+	X(DROP_REFUSED, "dropped_refused", "records the aggregator refused as inconsistent (a bug if not 0)") \
 	X(RING_WAITS, "ring_waits", "times the RX lcore waited for ring space (replay)") \
 	X(TICKS, "watermark_ticks", "watermark updates sent to aggregators")
 

@@ -9,13 +9,21 @@
 
 #include "ctl.h"
 
+/* A percentile is the top of its bucket: never report it above the exact max. */
+static uint64_t
+pct(const struct hdr *h, double p)
+{
+	uint64_t v = hdr_percentile(h, p);
+
+	return v > hdr_max(h) ? hdr_max(h) : v;
+}
+
 static void
 latency(FILE *f, const char *name, const struct hdr *h)
 {
 	fprintf(f, "\"%s\":{\"count\":%" PRIu64 ",\"p50\":%" PRIu64 ",\"p99\":%" PRIu64
 		",\"p999\":%" PRIu64 ",\"max\":%" PRIu64 "}",
-		name, hdr_count(h), hdr_percentile(h, 50.0), hdr_percentile(h, 99.0),
-		hdr_percentile(h, 99.9), hdr_max(h));
+		name, hdr_count(h), pct(h, 50.0), pct(h, 99.0), pct(h, 99.9), hdr_max(h));
 }
 
 void
@@ -37,7 +45,8 @@ ctl_summary_write(FILE *f, const struct ctl_report *r)
 	for (i = 0; i < WR_REASON_COUNT; i++)
 		fprintf(f, "%s\"%s\":%" PRIu64, i ? "," : "", wr_reason_name(i), c->rejected[i]);
 	fprintf(f, "},\"dropped_by_reason\":{\"ring_full\":%" PRIu64 ",\"devices_full\":%" PRIu64
-		"}},", c->v[WR_CTR_DROP_RING_FULL], c->v[WR_CTR_DROP_DEVICES_FULL]);
+		",\"refused\":%" PRIu64 "}},", c->v[WR_CTR_DROP_RING_FULL],
+		c->v[WR_CTR_DROP_DEVICES_FULL], c->v[WR_CTR_DROP_REFUSED]);
 	fprintf(f, "\"windows\":{\"emitted\":%" PRIu64 "},",
 		(uint64_t)atomic_load(&r->kafka->emitted));
 	fprintf(f, "\"kafka\":{\"delivered\":%" PRIu64 ",\"failed\":%" PRIu64

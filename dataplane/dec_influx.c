@@ -368,6 +368,9 @@ lp_parse(const struct dp_decode_cfg *cfg, const uint8_t *l, size_t len, size_t i
 		if (lp_scan_name(l, len, &i, LP_COMMA | LP_SPACE | LP_EQ, &vesc) != 0 ||
 		    i == vs || (i < len && l[i] == '='))
 			return -1;
+		/* once the first id field is found no later tag can beat it */
+		if (best == 0)
+			continue;
 		idx = lp_name_index(cfg, l + ks, ke - ks, kesc, true);
 		/* strictly better only: the first tag of a repeated key wins */
 		if (idx >= 0 && idx < best) {

@@ -70,6 +70,9 @@ is_digit(uint8_t c)
 static inline const uint8_t *
 skip_ws(const uint8_t *p, const uint8_t *e)
 {
+	/* compact JSON has no whitespace between tokens */
+	if (p < e && *p > ' ')
+		return p;
 	while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
 		p++;
 	return p;
@@ -130,6 +133,28 @@ utf8_seq(const uint8_t *p, const uint8_t *e)
 	return len;
 }
 
+#define SWAR_ONES	0x0101010101010101ULL
+#define SWAR_HIGHS	0x8080808080808080ULL
+
+/*
+ * Non-zero when some byte of w needs a look: below 0x20, '"', '\\' or
+ * non-ASCII. x - ONES*c sets a byte's high bit where the byte was below c
+ * (borrows only start at such a byte); XOR with a repeated c turns equal
+ * bytes into zero bytes.
+ */
+static inline uint64_t
+swar_special(uint64_t w)
+{
+	uint64_t ctl = w - SWAR_ONES * 0x20;
+	uint64_t q = w ^ (SWAR_ONES * '"');
+	uint64_t b = w ^ (SWAR_ONES * '\\');
+
+	q = q - SWAR_ONES;
+	b = b - SWAR_ONES;
+	/* high bits of w itself: non-ASCII; ~w masks false hits from such bytes */
+	return ((ctl | q | b) & ~w & SWAR_HIGHS) | (w & SWAR_HIGHS);
+}
+
 /*
  * Validate a string body; p points after the opening quote. Sets *esc when
  * it holds escapes. Returns the byte after the closing quote, NULL on error.
@@ -140,6 +165,15 @@ scan_string(const uint8_t *p, const uint8_t *e, int *esc)
 	size_t k;
 
 	for (;;) {
+		/* 8 plain bytes at a time while no '"', '\\', < 0x20 or >= 0x80 among them */
+		while (e - p >= 8) {
+			uint64_t w;
+
+			memcpy(&w, p, sizeof(w));
+			if (swar_special(w))
+				break;
+			p += 8;
+		}
 		while (p < e && str_class[*p] == SC_PLAIN)
 			p++;
 		if (p == e)
@@ -752,6 +786,22 @@ ts_value(const struct dp_decode_cfg *cfg, int type, const uint8_t *v, size_t n, 
 	return ts_from_decimal(cfg, v, n, ns);
 }
 
+/*
+ * dp_metric_index / dp_id_field_index semantics, inlined with a first-byte
+ * check: every key of every record goes through here.
+ */
+static inline int
+name_find(const char (*names)[CFG_NAME_MAX], const uint8_t *lens, unsigned int count,
+	  const uint8_t *k, size_t n)
+{
+	unsigned int i;
+
+	for (i = 0; i < count; i++)
+		if (lens[i] == n && (uint8_t)names[i][0] == k[0] && memcmp(names[i], k, n) == 0)
+			return (int)i;
+	return -1;
+}
+
 /* Which roles a top-level key plays: id field priority, time slot, metric. */
 static void
 key_roles(const struct dp_decode_cfg *cfg, const uint8_t *k, size_t n, int esc, int *id,
@@ -766,12 +816,14 @@ key_roles(const struct dp_decode_cfg *cfg, const uint8_t *k, size_t n, int esc, 
 			return;	/* longer than any configured name */
 		k = buf;
 	}
-	*id = dp_id_field_index(cfg, k, n);
+	if (n == 0)
+		return;	/* configured names are never empty */
+	*id = name_find(cfg->id_field, cfg->id_field_len, cfg->n_id_fields, k, n);
 	if (n == 2 && memcmp(k, "ts", 2) == 0)
 		*ts = 0;
 	else if (n == 9 && memcmp(k, "timestamp", 9) == 0)
 		*ts = 1;
-	*m = dp_metric_index(cfg, k, n);
+	*m = name_find(cfg->metric, cfg->metric_len, cfg->n_metrics, k, n);
 }
 
 /* Parse a value whose key plays a role and record what it says. */

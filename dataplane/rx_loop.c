@@ -138,15 +138,18 @@ static void
 rx_inline(struct dp_rx_state *st, const struct wr_record *r)
 {
 	struct dp_rx *rx = st->rx;
+	int rc;
 
 	if (r->kind == WR_REC_DATA) {
 		uint64_t d = rte_rdtsc() - r->rx_tsc;
 
-		hdr_record(rx->inline_lat, d * 1000000000ULL / rte_get_tsc_hz());
+		hdr_record(rx->inline_lat, (uint64_t)((double)d * 1e9 / (double)rte_get_tsc_hz()));
 	}
-	if (agg_table_process(rx->inline_table, r, agg_stage_emit, &st->inline_stage) == -ENOSPC) {
+	rc = agg_table_process(rx->inline_table, r, agg_stage_emit, &st->inline_stage);
+	if (rc == -ENOSPC)
 		rx->ctr->v[WR_CTR_DROP_DEVICES_FULL]++;
-	}
+	else if (rc < 0)
+		rx->ctr->v[WR_CTR_DROP_REFUSED]++;
 }
 
 /* dp_emit_fn: a valid record from a decoder. */

@@ -85,10 +85,10 @@ Payload (SPEC 3)
   become doubles as strtod does (overflow: inf -> out_of_range). Time: "ts"
   (wins) or "timestamp"; integer literal: exact integer, unit by magnitude
   (auto) or input.json_ts_unit, ns = v * unit, > int64 max or < 0 ->
-  bad_timestamp; number with '.', 'e': double, ns = trunc(v * unit) with the
-  product computed in double, >= 2^63 or v < 0 -> bad_timestamp; string:
+  bad_timestamp; number with '.', 'e': exact decimal, ns = trunc(v * unit)
+  (not through a double), >= 2^63 or v < 0 -> bad_timestamp; string:
   RFC 3339 "YYYY-MM-DD(T|t| )HH:MM:SS[.frac][Z|z|+HH:MM|-HH:MM]" (no zone =
-  UTC, fraction truncated to ns, second 60 rejected); anything else
+  UTC, fraction truncated to ns, second 60 = next second); anything else
   (null, bool, object, array) -> bad_timestamp.
   Line protocol: lines split at LF, one trailing CR dropped; leading spaces
   and tabs skipped; blank lines and lines starting '#' are no record.
@@ -108,6 +108,7 @@ Payload (SPEC 3)
 
 import argparse
 import datetime
+import decimal
 import json
 import math
 import re
@@ -460,7 +461,8 @@ def time_from_rfc3339(s):
     if not m:
         return None
     y, mo, d, h, mi, sec = (int(m.group(i)) for i in range(1, 7))
-    if h > 23 or mi > 59 or sec > 59:
+    # second 60 (a leap second) is accepted and lands on the next second
+    if h > 23 or mi > 59 or sec > 60:
         return None
     try:
         days = datetime.date(y, mo, d).toordinal() - _EPOCH_ORD
@@ -534,7 +536,8 @@ def _json_parse(b):
         v = _DECODER.decode(s)
     except (ValueError, RecursionError):
         return None
-    if _depth(v) > JSON_MAX_DEPTH:
+    # deeper than the bound needs more brackets than that: skip the walk
+    if b.count(b"{") + b.count(b"[") > JSON_MAX_DEPTH and _depth(v) > JSON_MAX_DEPTH:
         return None
     return v
 
@@ -545,7 +548,27 @@ def _json_number_time(n, unit):
         if len(digits) > 30:
             return None
         return time_from_int(int(n.text), unit)
-    return time_from_double(float(n.text), unit)
+    return time_from_decimal(n.text, unit)
+
+
+def time_from_decimal(text, unit):
+    """A JSON number with '.' or an exponent, converted exactly (not via a
+    double): ns = trunc(decimal value * unit)."""
+    try:
+        d = decimal.Decimal(text)
+    except decimal.InvalidOperation:
+        return None
+    if not d.is_finite() or d < 0:
+        return None
+    if d.adjusted() > 30:
+        return None
+    if unit == "auto":
+        unit = ("s" if d < 10**11 else "ms" if d < 10**14 else "us" if d < 10**17
+                else "ns")
+    with decimal.localcontext() as ctx:
+        ctx.prec = 80
+        ns = int(d * UNIT_NS[unit])
+    return ns if ns <= INT64_MAX else None
 
 
 def json_record(cfg, obj, arrival):
@@ -1052,7 +1075,9 @@ def main(argv=None):
             model.run(read_pcap(a.capture), a.loop)
             exp = {"summary": model.summary(), "windows": model.results()}
         if not a.compare:
-            text = json.dumps(exp, indent=1) + "\n"
+            # one window per line: readable, diffable, and the C encoder is used
+            text = ('{"summary": %s,\n "windows": [\n' % json.dumps(exp["summary"])
+                    + ",\n".join(json.dumps(w) for w in exp["windows"]) + "\n]}\n")
             if a.out:
                 with open(a.out, "w", encoding="utf-8") as f:
                     f.write(text)

@@ -26,7 +26,7 @@
 #define NS_PER_MS	INT64_C(1000000)
 #define PAYLOAD_CAP	65536
 #define FRAME_CAP	(PAYLOAD_CAP + 256)
-#define REC_CAP		4096
+#define REC_CAP		16384	/* one record: 64 metrics with 63-byte names fit */
 #define HDR_ROOM	64	/* payload limit = mtu - HDR_ROOM (v6 + ext + UDP fit) */
 #define PROGRESS_EVERY	1000000ULL
 
@@ -313,8 +313,11 @@ buf_rfc3339(struct buf *b, uint64_t *rng, int64_t ns, int zone)
 	unsigned int mo, d;
 	int y;
 
-	if (zone == 1)
-		off_min = (int)rng_below(rng, 27) * 60 - 12 * 60 + (rng_chance(rng, 0.2) ? 30 : 0);
+	if (zone == 1) {
+		/* one call per statement: C leaves operand order open */
+		off_min = (int)rng_below(rng, 27) * 60 - 12 * 60;
+		off_min += rng_chance(rng, 0.2) ? 30 : 0;
+	}
 	secs = ms / 1000 + off_min * 60;
 	days = secs / 86400;
 	sod = secs % 86400;
@@ -353,7 +356,10 @@ make_rec(struct gen *g, struct rec *r)
 		if (!rng_chance(&g->rng, 0.6))
 			continue;
 		r->mask |= 1ULL << i;
-		noise = rng_unit(&g->rng) + rng_unit(&g->rng) + rng_unit(&g->rng) - 1.5;
+		/* one draw per statement: C leaves operand order open */
+		noise = rng_unit(&g->rng) - 1.5;
+		noise += rng_unit(&g->rng);
+		noise += rng_unit(&g->rng);
 		v = g->base[(size_t)r->dev * o->n_metrics + i] + 2.0 * g->scale[i] * noise;
 		if (rng_chance(&g->rng, 0.7)) {
 			r->cents[i] = (int64_t)llround(v * 100.0);
@@ -673,7 +679,7 @@ snr1_put_record(struct gen *g, struct buf *b, const struct rec *r, int bad)
 static unsigned int
 build_payload(struct gen *g, enum enc enc, int bad, int bad_at, size_t *len)
 {
-	struct buf p = { g->payload, 0, g->payload_max };
+	struct buf p = { g->payload, 0, PAYLOAD_CAP };
 	struct buf t = { g->tmp, 0, REC_CAP };
 	int array = enc == ENC_JSON && rng_chance(&g->rng, g->o.json_array);
 	unsigned int i, n = 0;
@@ -703,7 +709,8 @@ build_payload(struct gen *g, enum enc enc, int bad, int bad_at, size_t *len)
 			influx_put_record(g, &t, &r, kind);
 		else
 			snr1_put_record(g, &t, &r, kind);
-		if (n > 0 && p.len + t.len + 2 > p.cap)
+		/* the first record always goes, even past the MTU */
+		if (n > 0 && p.len + t.len + 1 > g->payload_max)
 			break;
 		buf_put(&p, t.p, t.len);
 		n++;
@@ -755,8 +762,10 @@ put_l2(uint8_t *f, uint16_t ethertype, unsigned int tags, uint32_t src, uint64_t
 		off += 4;
 	}
 	if (tags >= 1) {
+		uint64_t pcp = rng_below(rng, 8), vid = 10 + rng_below(rng, 50);
+
 		put_be16(f + off, 0x8100);
-		put_be16(f + off + 2, (uint16_t)(rng_below(rng, 8) << 13 | (10 + rng_below(rng, 50))));
+		put_be16(f + off + 2, (uint16_t)(pcp << 13 | vid));
 		off += 4;
 	}
 	put_be16(f + off, ethertype);
@@ -1100,7 +1109,8 @@ generate(struct gen *g)
 			next_progress += PROGRESS_EVERY;
 		}
 	}
-	if (pcap_dump_flush(g->dump) != 0) {
+	/* pcap_dump() cannot report errors: the stream's error flag can */
+	if (pcap_dump_flush(g->dump) != 0 || ferror(pcap_dump_file(g->dump))) {
 		fprintf(stderr, "weir-gen: %s: write failed: %s\n", o->output, strerror(errno));
 		return -1;
 	}
@@ -1457,9 +1467,9 @@ int
 main(int argc, char **argv)
 {
 	struct gen g;
-	pcap_t *pd;
+	pcap_t *pd = NULL;
 	size_t i, n;
-	int rc;
+	int rc = 1;
 
 	memset(&g, 0, sizeof(g));
 	if (parse_opts(argc, argv, &g.o) < 0)
@@ -1472,7 +1482,7 @@ main(int argc, char **argv)
 	g.tmp = malloc(REC_CAP);
 	if (!g.base || !g.payload || !g.frame || !g.tmp) {
 		fprintf(stderr, "weir-gen: out of memory\n");
-		return 1;
+		goto out;
 	}
 	g.payload_max = g.o.mtu - HDR_ROOM;
 	for (i = 0; i < g.o.n_metrics; i++) {
@@ -1486,26 +1496,27 @@ main(int argc, char **argv)
 	pd = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 65535, PCAP_TSTAMP_PRECISION_NANO);
 	if (!pd) {
 		fprintf(stderr, "weir-gen: pcap_open_dead failed\n");
-		return 1;
+		goto out;
 	}
 	g.dump = pcap_dump_open(pd, g.o.output);
 	if (!g.dump) {
-		fprintf(stderr, "weir-gen: %s: %s\n", g.o.output, pcap_geterr(pd));
-		pcap_close(pd);
-		return 1;
+		fprintf(stderr, "weir-gen: %s\n", pcap_geterr(pd));
+		goto out;
 	}
-	rc = generate(&g);
+	rc = generate(&g) < 0;
 	pcap_dump_close(g.dump);
-	pcap_close(pd);
 	if (rc == 0 && !g.o.quiet)
 		fprintf(stderr, "weir-gen: wrote %s: %" PRIu64 " frames, %" PRIu64 " datagrams "
 			"(%" PRIu64 " broken), %" PRIu64 " records, %" PRIu64 " ignored frames, "
 			"%" PRIu64 " bytes, %.3f s of traffic\n", g.o.output, g.frames,
 			g.datagrams, g.broken, g.records, g.ignored, g.bytes + 24,
 			(double)(g.now_ns - g.o.start_ns) / 1e9);
+out:
+	if (pd)
+		pcap_close(pd);
 	free(g.base);
 	free(g.payload);
 	free(g.frame);
 	free(g.tmp);
-	return rc ? 1 : 0;
+	return rc;
 }

@@ -77,8 +77,8 @@ def run(cmd, **kw):
 class Broker:
     """weir-devbroker on an ephemeral port, stopped with SIGTERM."""
 
-    def __init__(self, build, workdir):
-        self.file = os.path.join(workdir, "bootstrap")
+    def __init__(self, build, workdir, name):
+        self.file = os.path.join(workdir, name + ".bootstrap")
         self.proc = subprocess.Popen(
             [os.path.join(build, "tools", "weir-devbroker"), "--partitions", "8",
              "--bootstrap-file", self.file],
@@ -149,7 +149,7 @@ def scenario(build, work, name, gen_args, sets, replay_args):
     r = run([os.path.join(build, "tools", "weir-gen"), "-o", pcap, "--seed", "7"] + gen_args)
     if r.returncode != 0:
         raise Failure("weir-gen: " + r.stderr)
-    broker = Broker(build, work)
+    broker = Broker(build, work, name)
     try:
         set_args = []
         for s in sets + ["kafka.brokers=" + broker.addr]:

@@ -336,7 +336,7 @@ test_tumbling(void **state)
 	for (d = 0; d < 2; d++) {
 		for (w = 0; w < 2; w++) {
 			const struct wr_result *r = find_res(&s, ids[d], w * 60 * SEC);
-			double mean = 0, var = 0;
+			double mean = 0, var = 0, sd;
 			uint64_t k;
 
 			assert_non_null(r);
@@ -353,8 +353,8 @@ test_tumbling(void **state)
 				var += (vals[d][w][k] - mean) * (vals[d][w][k] - mean);
 			var /= (double)cnt[d][w];
 			assert_true(near(r->stats[0].mean, mean, 1e-12));
-			assert_true(near(sqrt(r->stats[0].m2 / (double)r->stats[0].count), sqrt(var),
-					 1e-9));
+			sd = sqrt(r->stats[0].m2 / (double)r->stats[0].count);
+			assert_true(near(sd, sqrt(var), 1e-9));
 		}
 	}
 	/* Flush emitted window 0 of both devices before window 1. */

@@ -1039,8 +1039,9 @@ test_example_file(void **state)
 	flen = fread(file, 1, len + 1, f);
 	fclose(f);
 	if (flen != len || memcmp(file, gen, len) != 0)
-		fail_msg("%s differs from cfg_write_example(); regenerate with "
-			 "WEIR_CFG_WRITE_EXAMPLE=1 and review the diff", path);
+		fail_msg("%s differs from cfg_write_example(); regenerate it with "
+			 "`weir config > config/weir.conf` (or WEIR_CFG_WRITE_EXAMPLE=1 on "
+			 "this test) and review the diff", path);
 	free(file);
 
 	/* every key in the example, and only valid ones; lines stay short */

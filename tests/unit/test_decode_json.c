@@ -732,8 +732,7 @@ test_arrays(void **state)
 		"[{\"device_id\":\"a\",\"temperature\":1} {\"device_id\":\"b\",\"humidity\":2}]",
 		"[{\"device_id\":\"a\",\"temperature\":1}]\n{\"device_id\":\"b\",\"humidity\":2}",
 		"[{\"device_id\":\"a\",\"temperature\":1},{\"device_id\":\"b\",\"humidity\":02}]",
-		"[{\"device_id\":\"a\",\"temperature\":1},"
-		"{\"device_id\":\"b\xff\",\"humidity\":2}]",
+		"[{\"device_id\":\"a\",\"temperature\":1},{\"device_id\":\"b\xff\",\"x\":2}]",
 		"[{\"device_id\":\"a\",\"temperature\":1},NaN]",
 		"[,{\"device_id\":\"a\",\"temperature\":1}]",
 		"[",
