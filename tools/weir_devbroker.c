@@ -3,7 +3,7 @@
  * weir-devbroker: the embedded broker (librdkafka mock cluster) as a
  * standalone process for demos and tests, e.g.
  *   weir-devbroker --bootstrap-file /tmp/bs &  kcat -b $(cat /tmp/bs) -t aggregated -C
- * stdout carries exactly one line, "bootstrap=HOST:PORT"; everything else
+ * stdout carries exactly one line, the bootstrap address HOST:PORT; everything else
  * goes to stderr. The main thread only waits for SIGINT/SIGTERM; the
  * broker runs on librdkafka's threads.
  *
@@ -36,7 +36,7 @@ usage(FILE *f)
 		"[--bootstrap-file PATH] [--help]\n"
 		"\n"
 		"Runs an in-process Kafka broker (librdkafka mock cluster) on localhost until\n"
-		"SIGINT or SIGTERM. Prints \"bootstrap=HOST:PORT\" on stdout.\n"
+		"SIGINT or SIGTERM. Prints its bootstrap address HOST:PORT on stdout.\n"
 		"\n"
 		"  --partitions N         partitions per topic (default %d, 1..%d)\n"
 		"  --topic NAME           topic to create; repeat for more (up to %d); replaces\n"
@@ -202,14 +202,15 @@ main(int argc, char **argv)
 		snk_broker_stop(b);
 		return 1;
 	}
-	printf("bootstrap=%s\n", bootstrap);
+	printf("%s\n", bootstrap);
 	fflush(stdout);
 	fprintf(stderr, "weir-devbroker: event=started bootstrap=%s partitions=%u topics=%s",
 		bootstrap, cfg.partitions, topics[0]);
 	for (i = 1; i < DEVBROKER_TOPICS_MAX; i++)
 		if (strcmp(topics[i], topics[0]) != 0 && strcmp(topics[i], topics[i - 1]) != 0)
 			fprintf(stderr, ",%s", topics[i]);
-	fprintf(stderr, "\n");
+	fprintf(stderr, "\nweir-devbroker: read it with: kcat -b %s -t %s -C; "
+		"stop with Ctrl-C\n", bootstrap, topics[0]);
 
 	do {
 		if (sigwait(&stop, &sig) != 0)
