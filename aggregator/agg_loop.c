@@ -84,6 +84,7 @@ agg_loop(void *arg)
 		n = rte_ring_dequeue_burst_elem(wk->in, burst, (unsigned int)wk->rec_size,
 						AGG_BURST, NULL);
 		if (n == 0) {
+			wk->ctr->v[WR_CTR_POLLS_IDLE]++;
 			if (atomic_load_explicit(wk->quit, memory_order_acquire))
 				break;
 			/* oversubscribed lcores: give the CPU away when idle */
@@ -94,15 +95,24 @@ agg_loop(void *arg)
 			continue;
 		}
 		idle_polls = 0;
+		wk->ctr->v[WR_CTR_POLLS_BUSY]++;
 		now = rte_rdtsc();
 		for (i = 0; i < n; i++) {
 			const struct wr_record *r =
 				(const struct wr_record *)(burst + i * wk->rec_size);
 
+			if (r->kind == WR_REC_CLOSE) {
+				/* weirctl flush: close everything, keep running */
+				agg_table_flush(wk->table, agg_stage_emit, &stage);
+				wk->ctr->v[WR_CTR_FLUSHES]++;
+				continue;
+			}
 			if (r->kind == WR_REC_DATA)
 				hdr_record(wk->lat, (uint64_t)((double)(now - r->rx_tsc) * ns_per_tsc));
 			rc = agg_table_process(wk->table, r, agg_stage_emit, &stage);
-			if (rc == -ENOSPC)
+			if (rc == 0 && r->kind == WR_REC_DATA)
+				wk->ctr->v[WR_CTR_REC_FOLDED]++;
+			else if (rc == -ENOSPC)
 				wk->ctr->v[WR_CTR_DROP_DEVICES_FULL]++;
 			else if (rc < 0)
 				wk->ctr->v[WR_CTR_DROP_REFUSED]++;
@@ -110,6 +120,8 @@ agg_loop(void *arg)
 				done = 1;
 		}
 		agg_stage_flush(&stage);
+		atomic_store_explicit(&wk->devices, agg_table_devices(wk->table),
+				      memory_order_relaxed);
 	}
 	agg_table_flush(wk->table, agg_stage_emit, &stage);
 	agg_stage_flush(&stage);

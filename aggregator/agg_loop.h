@@ -48,6 +48,7 @@ struct agg_worker {
 	/* (worker) wo; control: ro */
 	struct wr_counters *ctr;
 	struct hdr *lat;		/* rx_to_agg latency in ns, per record */
+	_Atomic uint32_t devices;	/* devices with open windows, after each burst */
 };
 
 /** The aggregator lcore body (rte_eal_remote_launch). */

@@ -27,7 +27,11 @@
 	X(DROP_DEVICES_FULL, "dropped_devices_full", "records dropped: device table full") \
 	X(DROP_REFUSED, "dropped_refused", "records the aggregator refused as inconsistent (a bug if not 0)") \
 	X(RING_WAITS, "ring_waits", "times the RX lcore waited for ring space (replay)") \
-	X(TICKS, "watermark_ticks", "watermark updates sent to aggregators")
+	X(TICKS, "watermark_ticks", "watermark updates sent to aggregators") \
+	X(REC_FOLDED, "records_folded", "records folded by this aggregator") \
+	X(POLLS_BUSY, "polls_busy", "polls (bursts) that returned work") \
+	X(POLLS_IDLE, "polls_idle", "polls that returned nothing") \
+	X(FLUSHES, "flushes", "flush requests served (weirctl flush)")
 
 enum wr_counter {
 #define WR_X(e, n, h) WR_CTR_##e,

@@ -66,7 +66,8 @@ struct wr_record {
 enum wr_rec_kind {
 	WR_REC_DATA = 0,	/* a record to aggregate */
 	WR_REC_TICK = 1,	/* only carries watermark_ns (watermark moved) */
-	WR_REC_FLUSH = 2,	/* end of input: close every open window */
+	WR_REC_FLUSH = 2,	/* end of input: close every open window, then stop */
+	WR_REC_CLOSE = 3,	/* weirctl flush: close every open window, keep going */
 };
 
 /** Bytes of a wr_record on a ring when n metrics are configured (multiple of 8). */

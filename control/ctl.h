@@ -20,6 +20,7 @@
 struct ctl_options {
 	struct weir_config cfg;
 	int replay;
+	const char *config_file;	/* -c, or NULL */
 	const char *capture;
 	enum dp_speed_mode speed_mode;
 	double speed;

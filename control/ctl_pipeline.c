@@ -31,6 +31,7 @@
 #include "agg.h"
 #include "agg_loop.h"
 #include "ctl.h"
+#include "ctl_priv.h"
 
 #define EAL_ARGS_MAX	128
 #define REPLAY_RING	4096
@@ -179,33 +180,6 @@ eal_args_build(const struct ctl_options *o, unsigned int lcores_needed, uint64_t
 #undef PUSH
 }
 
-struct pipeline {
-	struct ctl_options *o;
-	struct dp_capture cap;
-	struct dp_decode_cfg dcfg;
-	struct dp_port_set ports;
-	struct rte_mempool *pool;
-	struct rte_ring *replay_ring;
-	int port_id;
-	unsigned int n_workers;		/* aggregator lcores (0 = inline) */
-	unsigned int n_out;		/* agg_to_sink rings */
-	struct rte_ring *to_agg[RTE_MAX_LCORE];
-	struct rte_ring *to_sink[RTE_MAX_LCORE];
-	struct agg_table *tables[RTE_MAX_LCORE];
-	struct agg_worker workers[RTE_MAX_LCORE];
-	struct wr_counters *ctr;	/* [0] = RX, [1 + w] = worker w */
-	struct hdr *lat[RTE_MAX_LCORE];
-	_Atomic uint64_t devices_in_use;
-	_Atomic unsigned int producers_done;
-	_Atomic int input_done;
-	struct dp_rx rx;
-	struct snk_broker *broker;
-	struct snk_kafka *kafka;
-	struct snk_loop_arg sink_arg;
-	pthread_t sink_thread;
-	int sink_started;
-	char bootstrap[1024];
-};
 
 static uint64_t
 mem_estimate_mb(const struct ctl_options *o, uint32_t max_len)
@@ -226,7 +200,7 @@ mem_estimate_mb(const struct ctl_options *o, uint32_t max_len)
 }
 
 static int
-pipeline_setup(struct pipeline *pl, char *err, size_t errlen)
+pipeline_setup(struct ctl_pipeline *pl, char *err, size_t errlen)
 {
 	const struct weir_config *c = &pl->o->cfg;
 	size_t rec_size = wr_record_size(c->n_metrics), res_size = wr_result_size(c->n_metrics);
@@ -235,7 +209,13 @@ pipeline_setup(struct pipeline *pl, char *err, size_t errlen)
 	uint32_t room;
 	int rc;
 
-	dp_decode_cfg_init(&pl->dcfg, c);
+	dp_decode_cfg_init(&pl->tun[0].dcfg, c);
+	pl->tun[0].lateness_ns = c->allowed_lateness_ns;
+	pl->tun[0].idle_ns = c->idle_timeout_ns;
+	/* the aggregator keeps K = (S + L)/D + 2 window slots per device: the
+	 * largest lateness it can hold without closing windows early */
+	pl->lateness_max_ns = ((c->size_ns + c->allowed_lateness_ns) / c->slide_ns + 1) *
+			      c->slide_ns - c->size_ns - 1;
 	for (i = 0; i < c->n_udp_ports; i++)
 		dp_port_set_add(&pl->ports, c->udp_ports[i]);
 	pl->n_workers = c->workers;
@@ -379,12 +359,9 @@ pipeline_setup(struct pipeline *pl, char *err, size_t errlen)
 		.port_id = (uint16_t)pl->port_id,
 		.queue_id = 0,
 		.burst = c->burst,
-		.dcfg = &pl->dcfg,
 		.ports = &pl->ports,
 		.size_ns = c->size_ns,
 		.slide_ns = c->slide_ns,
-		.lateness_ns = c->allowed_lateness_ns,
-		.idle_ns = c->idle_timeout_ns,
 		.time_arrival = c->time_mode == CFG_TIME_ARRIVAL,
 		.replay = pl->o->replay,
 		.dynfield_off = pl->rx.dynfield_off,
@@ -402,6 +379,7 @@ pipeline_setup(struct pipeline *pl, char *err, size_t errlen)
 		.ctr = &pl->ctr[0],
 	};
 	atomic_init(&pl->rx.watermark_ns, INT64_MIN);
+	atomic_init(&pl->rx.tun, &pl->tun[0]);
 	if (dp_rx_init(&pl->rx) != 0) {
 		snprintf(err, errlen, "out of memory for the RX lcore");
 		return -1;
@@ -420,7 +398,7 @@ pipeline_setup(struct pipeline *pl, char *err, size_t errlen)
 }
 
 static int
-pipeline_launch(struct pipeline *pl, char *err, size_t errlen)
+pipeline_launch(struct ctl_pipeline *pl, char *err, size_t errlen)
 {
 	unsigned int lcore, w = 0;
 	int rx_launched = 0, rc;
@@ -440,15 +418,17 @@ pipeline_launch(struct pipeline *pl, char *err, size_t errlen)
 		}
 		if (w == pl->n_workers)
 			break;
+		pl->agg_lcore[w] = lcore;
 		rte_eal_remote_launch(agg_loop, &pl->workers[w++], lcore);
 	}
 	lcore = rte_get_next_lcore(-1, 1, 0);
+	pl->rx_lcore = lcore;
 	rte_eal_remote_launch(dp_rx_loop, &pl->rx, lcore);
 	return 0;
 }
 
 static void
-pipeline_destroy(struct pipeline *pl)
+pipeline_destroy(struct ctl_pipeline *pl)
 {
 	unsigned int w;
 
@@ -472,8 +452,8 @@ pipeline_destroy(struct pipeline *pl)
 int
 ctl_main(struct ctl_options *o)
 {
-	static struct pipeline pipeline;
-	struct pipeline *pl = &pipeline;
+	static struct ctl_pipeline pipeline;
+	struct ctl_pipeline *pl = &pipeline;
 	static char eal_store[16384];
 	char *eal_argv[EAL_ARGS_MAX];
 	struct ctl_report rep;
@@ -486,6 +466,8 @@ ctl_main(struct ctl_options *o)
 
 	memset(pl, 0, sizeof(*pl));
 	pl->o = o;
+	pl->config_file = o->config_file;
+	pl->start_s = mono_s();
 	pl->port_id = -1;
 	if (o->replay && dp_capture_load(o->capture, &pl->cap, err, sizeof(err)) != 0) {
 		fprintf(stderr, "weir replay: %s\n", err);

@@ -30,6 +30,18 @@ struct dp_replay_meta {
 int dp_replay_dynfield_register(void);
 
 /*
+ * Runtime tunables (weirctl set). The control plane publishes a new
+ * immutable copy through dp_rx.tun (double buffer); the RX lcore picks it
+ * up between bursts and acknowledges it in dp_rx.tun_ack, after which the
+ * other buffer is free to be rewritten.
+ */
+struct dp_tunables {
+	int64_t lateness_ns;
+	int64_t idle_ns;
+	struct dp_decode_cfg dcfg;	/* max_future_ns, ranges */
+};
+
+/*
  * One RX lcore. Fields marked (ro) are set before launch and only read by
  * the RX lcore; (rx) are written by the RX lcore only.
  */
@@ -38,9 +50,8 @@ struct dp_rx {
 	uint16_t port_id;
 	uint16_t queue_id;
 	unsigned int burst;
-	const struct dp_decode_cfg *dcfg;
 	const struct dp_port_set *ports;
-	int64_t size_ns, slide_ns, lateness_ns, idle_ns;
+	int64_t size_ns, slide_ns;
 	int time_arrival;		/* window on arrival time */
 	int replay;			/* arrival from dynfield, back-pressure, no drops */
 	int dynfield_off;		/* replay dynfield offset */
@@ -57,9 +68,16 @@ struct dp_rx {
 	/* control -> rx (acquire): stop now (live) / input finished (replay) */
 	_Atomic int *quit;
 	_Atomic int *input_done;
+	/* control: wo (publish), rx: ro, picked up between bursts */
+	struct dp_tunables *_Atomic tun;
+	/* rx: wo (the snapshot in use), control: ro */
+	struct dp_tunables *_Atomic tun_ack;
+	/* control: increments to request a flush of every open window; rx: ro */
+	_Atomic uint64_t flush_req;
 	/* (rx) */
 	struct wr_counters *ctr;
 	_Atomic int64_t watermark_ns;	/* rx: wo; control: ro (stats) */
+	_Atomic uint32_t inline_devices; /* workers = 0: devices with open windows */
 	/* private state */
 	struct dp_rx_state *st;
 };

@@ -44,6 +44,9 @@ struct dp_rx_state {
 	int64_t last_valid_arrival;
 	int64_t w_at_last_valid;
 	int have_valid;
+	/* tunables in use (rx->tun at the last burst boundary) */
+	const struct dp_tunables *tun;
+	uint64_t flush_seen;
 	/* current packet */
 	int64_t arrival_ns;
 	uint64_t burst_tsc;
@@ -81,7 +84,7 @@ rx_idle_advance(struct dp_rx_state *st, int64_t clock)
 {
 	int64_t quiet = clock - st->last_valid_arrival;
 
-	if (!st->have_valid || quiet < st->rx->idle_ns)
+	if (!st->have_valid || quiet < st->tun->idle_ns)
 		return;
 	if (st->w_at_last_valid + quiet > st->w)
 		st->w = st->w_at_last_valid + quiet;
@@ -146,7 +149,9 @@ rx_inline(struct dp_rx_state *st, const struct wr_record *r)
 		hdr_record(rx->inline_lat, (uint64_t)((double)d * 1e9 / (double)rte_get_tsc_hz()));
 	}
 	rc = agg_table_process(rx->inline_table, r, agg_stage_emit, &st->inline_stage);
-	if (rc == -ENOSPC)
+	if (rc == 0 && r->kind == WR_REC_DATA)
+		rx->ctr->v[WR_CTR_REC_FOLDED]++;
+	else if (rc == -ENOSPC)
 		rx->ctr->v[WR_CTR_DROP_DEVICES_FULL]++;
 	else if (rc < 0)
 		rx->ctr->v[WR_CTR_DROP_REFUSED]++;
@@ -162,8 +167,8 @@ rx_emit(struct dp_decode_out *out, struct wr_record *r)
 	int64_t k_last, k_first, k_open;
 	unsigned int w;
 
-	if (t - rx->lateness_ns > st->w)
-		st->w = t - rx->lateness_ns;
+	if (t - st->tun->lateness_ns > st->w)
+		st->w = t - st->tun->lateness_ns;
 	st->last_valid_arrival = st->arrival_ns;
 	st->w_at_last_valid = st->w;
 	st->have_valid = 1;
@@ -232,7 +237,7 @@ rx_packet(struct dp_rx_state *st, struct rte_mbuf *m)
 	switch (dp_pkt_parse(frame, len, rx->ports, &info)) {
 	case DP_PKT_DATAGRAM:
 		rx->ctr->v[WR_CTR_DATAGRAMS]++;
-		dp_decode_payload(rx->dcfg, &meta, info.payload, info.payload_len, &st->out);
+		dp_decode_payload(&st->tun->dcfg, &meta, info.payload, info.payload_len, &st->out);
 		break;
 	case DP_PKT_FRAGMENT:
 		rx->ctr->v[WR_CTR_DATAGRAMS]++;
@@ -244,6 +249,34 @@ rx_packet(struct dp_rx_state *st, struct rte_mbuf *m)
 	default:
 		rx->ctr->v[WR_CTR_PKT_MALFORMED]++;
 		break;
+	}
+}
+
+static void rx_burst_end(struct dp_rx_state *st);
+
+/* Between bursts: adopt a newly published tunables snapshot, serve a flush. */
+static void
+rx_control(struct dp_rx_state *st)
+{
+	struct dp_rx *rx = st->rx;
+	const struct dp_tunables *t = atomic_load_explicit(&rx->tun, memory_order_acquire);
+	uint64_t f;
+
+	if (t != st->tun) {
+		st->tun = t;
+		atomic_store_explicit(&rx->tun_ack, (struct dp_tunables *)t, memory_order_release);
+	}
+	f = atomic_load_explicit(&rx->flush_req, memory_order_acquire);
+	if (f == st->flush_seen)
+		return;
+	st->flush_seen = f;
+	rx->ctr->v[WR_CTR_FLUSHES]++;
+	rx_burst_end(st);
+	if (rx->n_workers == 0) {
+		agg_table_flush(rx->inline_table, agg_stage_emit, &st->inline_stage);
+		agg_stage_flush(&st->inline_stage);
+	} else {
+		rx_send_kind(st, WR_REC_CLOSE);
 	}
 }
 
@@ -270,6 +303,8 @@ rx_burst_end(struct dp_rx_state *st)
 			st->w_sent[0] = st->w;
 		}
 		agg_stage_flush(&st->inline_stage);
+		atomic_store_explicit(&rx->inline_devices, agg_table_devices(rx->inline_table),
+				      memory_order_relaxed);
 		return;
 	}
 	for (w = 0; w < rx->n_workers; w++) {
@@ -319,6 +354,9 @@ dp_rx_init(struct dp_rx *rx)
 		return -ENOMEM;
 	st->rx = rx;
 	st->out.emit = rx_emit;
+	st->tun = atomic_load(&rx->tun);
+	atomic_store(&rx->tun_ack, (struct dp_tunables *)st->tun);
+	st->flush_seen = atomic_load(&rx->flush_req);
 	st->w = INT64_MIN;
 	st->stage = calloc(nw, sizeof(*st->stage));
 	st->n_stage = calloc(nw, sizeof(*st->n_stage));
@@ -377,9 +415,11 @@ dp_rx_loop(void *arg)
 
 		if (!rx->replay && atomic_load_explicit(rx->quit, memory_order_acquire))
 			break;
+		rx_control(st);
 		n = rte_eth_rx_burst(rx->port_id, rx->queue_id, pkts, (uint16_t)burst);
 		st->burst_tsc = rte_rdtsc();
 		if (n == 0) {
+			rx->ctr->v[WR_CTR_POLLS_IDLE]++;
 			if (rx->replay) {
 				/* the feeder sets input_done after its last enqueue: one
 				 * more empty poll after seeing it means all is read */
@@ -398,6 +438,7 @@ dp_rx_loop(void *arg)
 			continue;
 		}
 		idle_polls = 0;
+		rx->ctr->v[WR_CTR_POLLS_BUSY]++;
 		if (!rx->replay) {
 			st->arrival_ns = wall_ns();
 			rx_idle_advance(st, st->arrival_ns);

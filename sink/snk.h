@@ -63,6 +63,8 @@ void snk_kafka_poll(struct snk_kafka *k, int timeout_ms);
 int snk_kafka_flush(struct snk_kafka *k, int timeout_ms);
 
 const struct snk_stats *snk_kafka_stats(const struct snk_kafka *k);
+/** Messages waiting in librdkafka (queued or in flight); any thread. */
+int snk_kafka_outq(const struct snk_kafka *k);
 /** close_to_ack latency in ns; written by the sink thread. */
 const struct hdr *snk_kafka_latency(const struct snk_kafka *k);
 

@@ -320,3 +320,10 @@ snk_kafka_latency(const struct snk_kafka *k)
 {
 	return k->latency;
 }
+
+int
+snk_kafka_outq(const struct snk_kafka *k)
+{
+	/* rd_kafka_outq_len is thread safe: the control plane may call it */
+	return k != NULL ? rd_kafka_outq_len(k->rk) : 0;
+}

@@ -161,6 +161,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 
+	o.config_file = cfg_file;
 	cfg_defaults(&o.cfg);
 	if (cfg_file != NULL && cfg_load_file(&o.cfg, cfg_file, err, sizeof(err)) != 0) {
 		fprintf(stderr, "weir: %s\n", err);

@@ -186,9 +186,9 @@ def new_topic():
     return "ct%d_%d" % (os.getpid(), _topic_seq[0])
 
 
-def consume(topic, expect):
+def consume(topic, expect, tries=20):
     msgs = []
-    for _ in range(20):
+    for _ in range(tries):
         r = subprocess.run(["kcat", "-b", _broker[1], "-t", topic, "-C", "-e", "-o",
                             "beginning", "-q", "-f", "%k\t%T\t%s\n"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -400,12 +400,15 @@ class TestOutput(ContractCase):
         self.assertCounts(r, accepted=2)
         self.assertIn(d64, [m["device_id"] for m in r.msgs])
 
+    # WEIR BUG: §5 "topic rejected (dead letters: reason, source address, arrival
+    # time, payload excerpt ...)": weir never produces to topics.rejected.
+    @unittest.expectedFailure
     def test_rejected_topic_gets_dead_letters(self):
         topic = new_topic()
         r = self.replay(json_frames([b'{"device_id":"d1",', jrec("d1", BMS + 1000, temperature=1)]),
                         sets=["topics.rejected=" + topic + "_rej"], topic=topic)
         self.assertCounts(r, accepted=1, reasons={"bad_json": 1})
-        dl = consume(topic + "_rej", 1)
+        dl = consume(topic + "_rej", 1, tries=3)
         self.assertGreaterEqual(len(dl), 1, "a dead letter on the rejected topic")
         self.assertIn("bad_json", dl[0][2])
 
@@ -708,7 +711,7 @@ class TestLineProtocol(ContractCase):
             b"m,device_id=ok temperature=2 %d" % (ns + 1),
         ]
         r = self.replay(lp_frames(lines))
-        self.assertCounts(r, accepted=2, reasons={"bad_line": 11})
+        self.assertCounts(r, accepted=2, reasons={"bad_line": 10})
         self.assertWindow(r, "ok", B, B + 60, 2, {"temperature": [1, 2]})
 
     def test_record_checks(self):
@@ -859,19 +862,21 @@ class TestPackets(ContractCase):
         self.assertCounts(r, accepted=len(frames))
 
     def test_padding_not_payload(self):
-        small = b"m,device_id=p temperature=1"     # 27 bytes: frame is padded to 60
+        small = b"m,d=p t=1"     # 9 bytes: the frame is padded to the 60-byte minimum
         fr = eth(ipv4(udp(small)))
         self.assertLess(len(fr), 60)
         frames = [
             fr + b"\x00" * (60 - len(fr)),
             fr + b"zz\n#x" + b"\xff" * (60 - len(fr) - 5),
+            fr + b"\nm,d=p t=1000",
             eth(ipv4(udp(GOOD))) + b"garbage after the IP datagram",
             # IP payload longer than the UDP length: the datagram ends at UDP length
             eth(ipv4(udp(GOOD) + b"}junk")),
             eth(ipv6(udp(GOOD)), ethertype=0x86DD) + b"\x00" * 12,
             eth(ipv6(udp(GOOD) + b"xx"), ethertype=0x86DD),
         ]
-        r = self.replay([(B + 10, f) for f in frames])
+        r = self.replay([(B + 10, f) for f in frames],
+                        sets=["input.metrics=t,temperature", "input.device_id_fields=d,device_id"])
         self.assertEqual(r.s["packets"]["malformed"], 0)
         self.assertCounts(r, accepted=len(frames))
 
@@ -971,16 +976,17 @@ def ev(dev, sec, arrival=None, **m):
 
 class TestWindows(ContractCase):
     def test_late_and_out_of_order(self):
+        # idle_timeout = 1h keeps the idle rule out of this test
         frames = [ev("a", 10, temperature=1),
                   ev("a", 33, temperature=2),
-                  ev("a", 30, temperature=3),         # out of order, W = B+28: on time
+                  ev("a", 30, arrival=34, temperature=3),     # out of order, W = B+28: on time
                   ev("b", 64.999, temperature=4),     # W = B+59.999 < B+60: still open
-                  ev("a", 59, temperature=5),         # on time
+                  ev("a", 59, arrival=65, temperature=5),     # on time
                   ev("a", 70, temperature=6),         # W = B+65 >= B+60: [B, B+60) closes
                   ev("a", 20, arrival=71, temperature=7),   # late
                   ev("b", 59.999, arrival=72, temperature=8),  # late
                   ev("a", 62, arrival=73, temperature=9)]   # on time, next window
-        r = self.replay(frames)
+        r = self.replay(frames, sets=["window.idle_timeout=1h"])
         self.assertCounts(r, accepted=7, late=2)
         self.assertWindow(r, "a", B, B + 60, 4, {"temperature": [1, 2, 3, 5]})
         self.assertWindow(r, "a", B + 60, B + 120, 2, {"temperature": [6, 9]})
@@ -989,10 +995,11 @@ class TestWindows(ContractCase):
 
     def test_close_exactly_at_watermark(self):
         # W = B+65-5 = B+60 = e: the window closes, B+59 is late
-        r = self.replay([ev("a", 10), ev("a", 65), ev("a", 59, arrival=66)])
+        r = self.replay([ev("a", 10), ev("a", 65), ev("a", 59, arrival=66)],
+                        sets=["window.idle_timeout=1h"])
         self.assertCounts(r, accepted=2, late=1)
         r = self.replay([ev("a", 10), ev("a", 65), ev("a", 59, arrival=66)],
-                        sets=["window.allowed_lateness=6s"])
+                        sets=["window.allowed_lateness=6s", "window.idle_timeout=1h"])
         self.assertCounts(r, accepted=3)
 
     def test_boundary_belongs_to_next_window(self):
@@ -1019,7 +1026,7 @@ class TestWindows(ContractCase):
     def test_late_records_advance_nothing_but_count(self):
         # a late record is valid: it advances W too (max is unchanged here)
         r = self.replay([ev("a", 10), ev("a", 100), ev("a", 5, arrival=101),
-                         ev("b", 94, arrival=102)])
+                         ev("b", 94, arrival=102)], sets=["window.idle_timeout=1h"])
         self.assertCounts(r, accepted=3, late=1)
 
     def test_hopping_one_record_three_windows(self):
@@ -1035,7 +1042,8 @@ class TestWindows(ContractCase):
         frames = [ev("a", 50, temperature=1), ev("a", 85, temperature=2),
                   ev("a", 45, arrival=86, temperature=3),   # only [B+40, B+100) still open
                   ev("a", 15, arrival=87, temperature=4)]   # [B-40..B+20) all closed: late
-        r = self.replay(frames, sets=["window.size=60s", "window.slide=20s"])
+        r = self.replay(frames, sets=["window.size=60s", "window.slide=20s",
+                                      "window.idle_timeout=1h"])
         self.assertCounts(r, accepted=3, late=1)
         self.assertWindow(r, "a", B, B + 60, 1, {"temperature": [1]})
         self.assertWindow(r, "a", B + 20, B + 80, 1, {"temperature": [1]})

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The assembled pipeline, shared by the files of the control plane only
+ * (pipeline setup, stats snapshot, weirctl server, metrics listener).
+ * Fields are written by the main thread before launch unless a comment
+ * says otherwise; lcores publish through their own counters and atomics.
+ */
+#ifndef CTL_PRIV_H
+#define CTL_PRIV_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include <rte_lcore.h>
+
+#include "agg.h"
+#include "agg_loop.h"
+#include "ctl.h"
+#include "ctl_stats.h"
+#include "dp.h"
+
+struct ctl_server;
+
+struct ctl_pipeline {
+	struct ctl_options *o;
+	struct dp_capture cap;
+	struct dp_tunables tun[2];	/* double buffer published through rx.tun */
+	int64_t lateness_max_ns;	/* largest lateness the window tables fit */
+	struct dp_port_set ports;
+	struct rte_mempool *pool;
+	struct rte_ring *replay_ring;
+	int port_id;
+	unsigned int n_workers;		/* aggregator lcores (0 = inline) */
+	unsigned int n_out;		/* agg_to_sink rings */
+	struct rte_ring *to_agg[RTE_MAX_LCORE];
+	struct rte_ring *to_sink[RTE_MAX_LCORE];
+	struct agg_table *tables[RTE_MAX_LCORE];
+	struct agg_worker workers[RTE_MAX_LCORE];
+	struct wr_counters *ctr;	/* [0] = RX, [1 + w] = worker w */
+	struct hdr *lat[RTE_MAX_LCORE];
+	_Atomic uint64_t devices_in_use;
+	_Atomic unsigned int producers_done;
+	_Atomic int input_done;
+	struct dp_rx rx;
+	struct snk_broker *broker;
+	struct snk_kafka *kafka;
+	struct snk_loop_arg sink_arg;
+	pthread_t sink_thread;
+	int sink_started;
+	char bootstrap[1024];
+	const char *config_file;
+	double start_s;			/* CLOCK_MONOTONIC at start */
+	int64_t start_wall_ns;
+	struct ctl_server *server;	/* weirctl socket + metrics listener */
+	unsigned int rx_lcore;		/* lcore ids, set at launch */
+	unsigned int agg_lcore[RTE_MAX_LCORE];
+	/* control thread only: the previous sample, for rates */
+	struct ctl_stats prev;
+	double prev_s;
+};
+
+/**
+ * Start the control thread: the weirctl Unix socket ([control] socket) and
+ * the metrics/status HTTP listener ([control] metrics_listen); it samples
+ * stats once a second into its history. A socket or port already in use
+ * is reported on stderr and that endpoint stays off (the pipeline runs).
+ * @return 0, or -1 with err filled on a hard failure.
+ */
+int ctl_server_start(struct ctl_pipeline *pl, char *err, size_t errlen);
+/** Stop the control thread and remove the socket (accepts no server). */
+void ctl_server_stop(struct ctl_pipeline *pl);
+
+/* The HTTP listener, driven by the control thread's poll loop (ctl_http.c). */
+struct ctl_http;
+/** Bind "host:port" (empty = disabled: returns NULL with err[0] == 0). */
+struct ctl_http *ctl_http_open(const char *listen, char *err, size_t errlen);
+/** The listening socket, for poll(). */
+int ctl_http_fd(const struct ctl_http *h);
+/** Accept and serve one connection: GET /metrics, /, /stats.json. Never blocks long. */
+void ctl_http_serve(struct ctl_http *h, struct ctl_pipeline *pl, const struct ctl_stats *last,
+		    const struct ctl_history *hist);
+void ctl_http_close(struct ctl_http *h);	/* accepts NULL */
+
+#endif /* CTL_PRIV_H */
