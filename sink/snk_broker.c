@@ -17,6 +17,7 @@
 #include <librdkafka/rdkafka_mock.h>
 
 #include "snk.h"
+#include "wr_log.h"
 
 #define SNK_BROKER_PARTITIONS_DEFAULT	64
 
@@ -29,7 +30,8 @@ struct snk_broker {
 static void
 broker_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
-	fprintf(stderr, "weir.sink: event=rdkafka_log instance=%s level=%d fac=%s msg=\"%s\"\n",
+	rte_log(wr_log_from_syslog(level), wr_logtype_sink,
+		"weir.sink: event=rdkafka_log instance=%s level=%d fac=%s msg=\"%s\"\n",
 		rd_kafka_name(rk), level, fac, buf);
 }
 

@@ -23,6 +23,7 @@
 #include <rte_cycles.h>
 
 #include "snk.h"
+#include "wr_log.h"
 
 static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "snk_stats counters must be lock-free");
 
@@ -70,7 +71,8 @@ outstanding(const struct snk_kafka *k)
 static void
 kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
-	fprintf(stderr, "weir.sink: event=rdkafka_log instance=%s level=%d fac=%s msg=\"%s\"\n",
+	rte_log(wr_log_from_syslog(level), wr_logtype_sink,
+		"weir.sink: event=rdkafka_log instance=%s level=%d fac=%s msg=\"%s\"\n",
 		rd_kafka_name(rk), level, fac, buf);
 }
 
@@ -87,7 +89,7 @@ kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 	    (rd_kafka_resp_err_t)err == k->last_error)
 		return;
 	k->last_error = (rd_kafka_resp_err_t)err;
-	fprintf(stderr, "weir.sink: event=kafka_error instance=%s err=%s reason=\"%s\"\n",
+	WR_LOG(WARNING, sink, "event=kafka_error instance=%s err=%s reason=\"%s\"",
 		rd_kafka_name(rk), rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 }
 
@@ -117,8 +119,8 @@ kafka_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 		failed = stat_get(&k->stats.failed);
 		/* powers of two only: a dead cluster must not flood the log */
 		if ((failed & (failed - 1)) == 0)
-			fprintf(stderr, "weir.sink: event=delivery_failed topic=%s err=%s "
-				"failed_total=%" PRIu64 "\n", k->cfg.topic_aggregated,
+			WR_LOG(WARNING, sink, "event=delivery_failed topic=%s err=%s "
+				"failed_total=%" PRIu64 "", k->cfg.topic_aggregated,
 				rd_kafka_err2name(m->err), failed);
 		return;
 	}
@@ -304,8 +306,8 @@ snk_kafka_flush(struct snk_kafka *k, int timeout_ms)
 		stat_add(&k->stats.failed, left);
 		k->written_off += left;
 	}
-	fprintf(stderr, "weir.sink: event=flush_timeout timeout_ms=%d failed_total=%" PRIu64
-		" written_off=%" PRIu64 "\n", timeout_ms, stat_get(&k->stats.failed), left);
+	WR_LOG(WARNING, sink, "event=flush_timeout timeout_ms=%d failed_total=%" PRIu64
+		" written_off=%" PRIu64 "", timeout_ms, stat_get(&k->stats.failed), left);
 	return -1;
 }
 

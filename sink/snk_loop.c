@@ -15,6 +15,7 @@
 #include <rte_ring_elem.h>
 
 #include "snk.h"
+#include "wr_log.h"
 
 #define SNK_BURST	32
 #define SNK_IDLE_POLL_MS	1
@@ -42,14 +43,14 @@ snk_loop(void *arg)
 
 	if (a->n_metrics > WR_METRICS_MAX) {
 		/* cfg_validate rules this out; never read past a result here */
-		fprintf(stderr, "weir.sink: event=bad_loop_arg n_metrics=%u\n", a->n_metrics);
+		WR_LOG(WARNING, sink, "event=bad_loop_arg n_metrics=%u", a->n_metrics);
 		return NULL;
 	}
 	/* Once, before the loop: a burst of up to 64-metric results is ~100 KiB. */
 	buf = aligned_alloc(RTE_CACHE_LINE_SIZE, RTE_ALIGN_CEIL(esize * SNK_BURST,
 								 RTE_CACHE_LINE_SIZE));
 	if (buf == NULL) {
-		fprintf(stderr, "weir.sink: event=burst_alloc_failed fallback_burst=1\n");
+		WR_LOG(WARNING, sink, "event=burst_alloc_failed fallback_burst=1");
 		buf = (char *)&one;
 		burst = 1;
 	}
