@@ -36,6 +36,7 @@ enum cfg_section {
 	SEC_DATAPLANE,
 	SEC_TOPICS,
 	SEC_KAFKA,
+	SEC_CONTROL,
 	SEC_EAL,
 	SEC_COUNT
 };
@@ -47,6 +48,7 @@ static const char *const sec_names[SEC_COUNT] = {
 	[SEC_DATAPLANE] = "dataplane",
 	[SEC_TOPICS] = "topics",
 	[SEC_KAFKA] = "kafka",
+	[SEC_CONTROL] = "control",
 	[SEC_EAL] = "eal",
 };
 
@@ -57,6 +59,7 @@ static const char *const sec_help[SEC_COUNT] = {
 	[SEC_DATAPLANE] = "Receive path sizing.",
 	[SEC_TOPICS] = "Kafka topics weir produces to.",
 	[SEC_KAFKA] = "Kafka producer.",
+	[SEC_CONTROL] = "Control plane: the weirctl socket and the metrics/status page listener.",
 	[SEC_EAL] = "DPDK EAL.",
 };
 
@@ -200,6 +203,15 @@ static const struct cfg_key cfg_keys[] = {
 		     "sasl.username = weir\n"
 		     "sasl.password = \"change me\"\n"
 		     "linger.ms = 5\n" },
+	{ SEC_CONTROL, "socket", CT_STRING, "/run/weir/weir.sock", AT(control_socket),
+	  .max = CFG_STR_MAX - 1,
+	  .help = "Unix socket weirctl talks to; its directory is created, the "
+		  "socket is mode 0660. A stale socket is replaced; one another weir "
+		  "answers on is left alone (this weir then runs without one)." },
+	{ SEC_CONTROL, "metrics_listen", CT_STRING, "127.0.0.1:9109", AT(metrics_listen),
+	  .max = CFG_STR_MAX - 1,
+	  .help = "host:port of the HTTP listener serving Prometheus /metrics and "
+		  "the status page at /; empty disables it." },
 	{ SEC_EAL, "args", CT_STRING, "", AT(eal_args), .max = CFG_EAL_MAX - 1,
 	  .help = "Extra DPDK EAL arguments, whitespace separated (e.g. -l 0-2 "
 		  "--no-huge); arguments after -- on the command line come after "
@@ -1500,4 +1512,146 @@ cfg_write_example(FILE *f)
 				fprintf(f, "%s = %s\n", k->name, k->def);
 		}
 	}
+}
+
+/* --- reading values back (weirctl get) --------------------------------- */
+
+static const char *
+const_field(const struct weir_config *c, size_t off)
+{
+	return (const char *)c + off;
+}
+
+/* Append a formatted piece to out, keeping it NUL terminated when full. */
+static void __attribute__((format(printf, 4, 5)))
+out_add(char *out, size_t outlen, size_t *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*o >= outlen)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(out + *o, outlen - *o, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*o += (size_t)n < outlen - *o ? (size_t)n : outlen - *o - 1;
+}
+
+static void
+key_format(const struct weir_config *c, const struct cfg_key *k, char *out, size_t outlen)
+{
+	size_t o = 0;
+	unsigned int i, n;
+	int64_t d;
+	uint32_t u;
+	int e;
+
+	out[0] = '\0';
+	switch (k->type) {
+	case CT_PORTS:
+		n = *(const unsigned int *)const_field(c, k->off_n);
+		for (i = 0; i < n && i < CFG_PORTS_MAX; i++)
+			out_add(out, outlen, &o, "%s%u", i ? ", " : "",
+				((const uint16_t *)const_field(c, k->off))[i]);
+		return;
+	case CT_NAMES:
+		n = *(const unsigned int *)const_field(c, k->off_n);
+		for (i = 0; i < n && i < k->max; i++)
+			out_add(out, outlen, &o, "%s%s", i ? ", " : "",
+				((const char (*)[CFG_NAME_MAX])const_field(c, k->off))[i]);
+		return;
+	case CT_DURATION:
+		memcpy(&d, const_field(c, k->off), sizeof(d));
+		dur_format(d, out, outlen);
+		return;
+	case CT_ENUM:
+		memcpy(&e, const_field(c, k->off), sizeof(e));
+		for (i = 0; k->choices[i].name != NULL; i++)
+			if (k->choices[i].value == e)
+				out_add(out, outlen, &o, "%s", k->choices[i].name);
+		return;
+	case CT_UINT:
+		memcpy(&u, const_field(c, k->off), sizeof(u));
+		out_add(out, outlen, &o, "%u", u);
+		return;
+	case CT_TOPIC:
+	case CT_BROKERS:
+	case CT_STRING:
+		out_add(out, outlen, &o, "%.*s", (int)strnlen(const_field(c, k->off), k->size),
+			const_field(c, k->off));
+		return;
+	case CT_RANGE:
+	case CT_PASS:
+		return;
+	}
+}
+
+int
+cfg_get(const struct weir_config *c, const char *skey, char *out, size_t outlen)
+{
+	const char *dot = strchr(skey, '.');
+	char sec[CFG_STR_MAX];
+	size_t i, n;
+	int s;
+
+	if (outlen == 0)
+		return -1;
+	out[0] = '\0';
+	if (dot == NULL || (size_t)(dot - skey) >= sizeof(sec))
+		return -1;
+	n = (size_t)(dot - skey);
+	memcpy(sec, skey, n);
+	sec[n] = '\0';
+	s = section_find(sec);
+	if (s < 0)
+		return -1;
+	for (i = 0; i < N_KEYS; i++) {
+		const struct cfg_key *k = &cfg_keys[i];
+
+		if ((int)k->section == s && !(k->flags & F_DYNAMIC) &&
+		    strcmp(k->name, dot + 1) == 0) {
+			key_format(c, k, out, outlen);
+			return 0;
+		}
+	}
+	if (s == SEC_INPUT && strncmp(dot + 1, "range.", 6) == 0) {
+		for (i = 0; i < c->n_metrics && i < WR_METRICS_MAX; i++) {
+			if (strcmp(c->metrics[i], dot + 7) != 0)
+				continue;
+			if (isinf(c->range_min[i]) && isinf(c->range_max[i]))
+				snprintf(out, outlen, "none");
+			else
+				snprintf(out, outlen, "%.17g, %.17g", c->range_min[i],
+					 c->range_max[i]);
+			return 0;
+		}
+		return -1;
+	}
+	if (s == SEC_KAFKA) {
+		for (i = 0; i < c->n_kafka && i < CFG_PASS_MAX; i++) {
+			if (strcmp(c->kafka[i].key, dot + 1) == 0) {
+				snprintf(out, outlen, "%s", c->kafka[i].value);
+				return 0;
+			}
+		}
+	}
+	return -1;
+}
+
+int
+cfg_key_at(unsigned int i, char *out, size_t outlen)
+{
+	size_t j;
+
+	for (j = 0; j < N_KEYS; j++) {
+		if (cfg_keys[j].flags & F_DYNAMIC)
+			continue;
+		if (i-- == 0) {
+			snprintf(out, outlen, "%s.%s", sec_names[cfg_keys[j].section],
+				 cfg_keys[j].name);
+			return 0;
+		}
+	}
+	return -1;
 }

@@ -70,6 +70,9 @@ struct weir_config {
 	unsigned int n_kafka;
 	/* [eal] */
 	char eal_args[CFG_EAL_MAX];		/* whitespace separated EAL arguments */
+	/* [control] */
+	char control_socket[CFG_STR_MAX];	/* weirctl Unix socket path */
+	char metrics_listen[CFG_STR_MAX];	/* host:port of /metrics; empty = off */
 
 	/*
 	 * Private to cfg.c; other modules must not read or write these.
@@ -125,5 +128,19 @@ void cfg_write_example(FILE *f);
  * @return 0, or -1 when it does not parse or overflows.
  */
 int cfg_parse_duration(const char *s, int64_t *ns);
+
+/**
+ * The current value of "section.key" (a fixed key, input.range.<metric> or
+ * a kafka passthrough property) as it would be written in the INI file.
+ * @return 0, or -1 when there is no such key (out is then "").
+ */
+int cfg_get(const struct weir_config *c, const char *skey, char *out, size_t outlen);
+
+/**
+ * Name ("section.key") of the i-th fixed key of the table, dynamic keys
+ * (range.<metric>, kafka properties) left out; for listing every key.
+ * @return 0, or -1 past the last key.
+ */
+int cfg_key_at(unsigned int i, char *out, size_t outlen);
 
 #endif /* CFG_H */

@@ -236,3 +236,53 @@ hdr_overflow(const struct hdr *h)
 {
 	return h->overflow;
 }
+
+struct hdr *
+hdr_clone_empty(const struct hdr *h)
+{
+	return hdr_create(h->highest, h->sigfigs);
+}
+
+/* Lowest value that maps to the same slot as counts[i]. */
+static uint64_t
+slot_lowest(const struct hdr *h, uint32_t i)
+{
+	uint64_t b = (i >> h->half_mag);
+	uint64_t sub = (i & (h->half_count - 1)) + h->half_count;
+
+	if (b == 0)
+		return i;
+	return sub << (b - 1);
+}
+
+int
+hdr_sub(struct hdr *dst, const struct hdr *src)
+{
+	uint32_t i, lo = UINT32_MAX, hi = 0;
+	uint64_t total = 0;
+
+	if (dst->highest != src->highest || dst->sigfigs != src->sigfigs)
+		return -1;
+	for (i = 0; i < dst->counts_len; i++) {
+		dst->counts[i] = dst->counts[i] > src->counts[i] ?
+				 dst->counts[i] - src->counts[i] : 0;
+		if (dst->counts[i] != 0) {
+			if (lo == UINT32_MAX)
+				lo = i;
+			hi = i;
+			total += dst->counts[i];
+		}
+	}
+	dst->total = total;
+	dst->overflow = dst->overflow > src->overflow ? dst->overflow - src->overflow : 0;
+	if (total == 0) {
+		dst->min = UINT64_MAX;
+		dst->max = 0;
+		return 0;
+	}
+	if (slot_lowest(dst, lo) > dst->min)
+		dst->min = slot_lowest(dst, lo);
+	if (slot_highest(dst, hi) < dst->max)
+		dst->max = slot_highest(dst, hi);
+	return 0;
+}

@@ -30,6 +30,18 @@ int hdr_record_n(struct hdr *h, uint64_t v, uint64_t n);
 /** dst += src (same highest and sigfigs). @return 0 or -1 on mismatch. */
 int hdr_merge(struct hdr *dst, const struct hdr *src);
 
+/** A new empty histogram with the same highest and sigfigs as h (NULL: no memory). */
+struct hdr *hdr_clone_empty(const struct hdr *h);
+
+/**
+ * dst -= src, slot by slot, saturating at 0: what was recorded into a
+ * histogram since src was copied from it (with hdr_reset + hdr_merge).
+ * min and max of the difference are only known to slot precision: they are
+ * rebuilt from the remaining slots and clamped to dst's exact range.
+ * @return 0 or -1 on mismatch.
+ */
+int hdr_sub(struct hdr *dst, const struct hdr *src);
+
 /**
  * Value at percentile p in [0, 100]: the highest value equivalent to the
  * bucket holding the ceil(p/100 * count)-th smallest value (like

@@ -31,6 +31,8 @@
 	X(REC_FOLDED, "records_folded", "records folded by this aggregator") \
 	X(POLLS_BUSY, "polls_busy", "polls (bursts) that returned work") \
 	X(POLLS_IDLE, "polls_idle", "polls that returned nothing") \
+	X(DLQ_SENT, "dead_letters_sent", "datagrams with rejected records sent to the rejected topic") \
+	X(DLQ_HELD_BACK, "dead_letters_held_back", "dead letters the rate limit (or a full ring) held back") \
 	X(FLUSHES, "flushes", "flush requests served (weirctl flush)")
 
 enum wr_counter {

@@ -109,4 +109,24 @@ wr_result_size(unsigned int n_metrics)
 	return offsetof(struct wr_result, stats) + (size_t)n_metrics * sizeof(struct wr_stat);
 }
 
+/*
+ * A dead letter: one datagram that held rejected records, RX -> sink
+ * (topic `rejected`, SPEC §5). Rate limited on the RX lcore.
+ */
+#define WR_DLQ_EXCERPT 256
+
+struct wr_dead_letter {
+	int64_t arrival_ns;
+	uint32_t payload_len;		/* whole UDP payload */
+	uint32_t records_rejected;	/* in this datagram */
+	uint16_t rejected[WR_REASON_COUNT];	/* per reason, saturating */
+	uint16_t src_port;
+	uint16_t dst_port;
+	uint16_t excerpt_len;		/* <= WR_DLQ_EXCERPT */
+	uint8_t ip_version;		/* 4 or 6 */
+	uint8_t pad;
+	uint8_t src_addr[16];
+	uint8_t excerpt[WR_DLQ_EXCERPT];	/* first bytes of the payload */
+};
+
 #endif /* WR_TYPES_H */

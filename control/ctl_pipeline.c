@@ -35,6 +35,7 @@
 
 #define EAL_ARGS_MAX	128
 #define REPLAY_RING	4096
+#define DLQ_RATE	100.0	/* dead letters per second */
 #define HDR_HIGHEST	3600000000000ULL	/* 1 h in ns */
 
 static _Atomic int quit;	/* signal -> everyone: stop (live) / stop feeding (replay) */
@@ -355,6 +356,14 @@ pipeline_setup(struct ctl_pipeline *pl, char *err, size_t errlen)
 		};
 	}
 
+	/* dead letters: small ring, rate limited on the RX lcore */
+	pl->dlq = rte_ring_create_elem("rx_to_sink_dlq", sizeof(struct wr_dead_letter), 1024,
+				       (int)socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	if (pl->dlq == NULL) {
+		snprintf(err, errlen, "cannot create rx_to_sink_dlq: %s", rte_strerror(rte_errno));
+		return -1;
+	}
+
 	pl->rx = (struct dp_rx){
 		.port_id = (uint16_t)pl->port_id,
 		.queue_id = 0,
@@ -377,6 +386,8 @@ pipeline_setup(struct ctl_pipeline *pl, char *err, size_t errlen)
 		.quit = &quit,
 		.input_done = &pl->input_done,
 		.ctr = &pl->ctr[0],
+		.dlq = pl->dlq,
+		.dlq_rate = DLQ_RATE,
 	};
 	atomic_init(&pl->rx.watermark_ns, INT64_MIN);
 	atomic_init(&pl->rx.tun, &pl->tun[0]);
@@ -390,6 +401,7 @@ pipeline_setup(struct ctl_pipeline *pl, char *err, size_t errlen)
 		.rings = pl->to_sink,
 		.n_rings = pl->n_out,
 		.n_metrics = c->n_metrics,
+		.dlq = pl->dlq,
 		.producers_done = &pl->producers_done,
 		.n_producers = pl->n_out,
 		.flush_timeout_ms = 60000,
@@ -442,6 +454,7 @@ pipeline_destroy(struct ctl_pipeline *pl)
 		rte_ring_free(pl->to_sink[w]);
 	}
 	rte_ring_free(pl->replay_ring);
+	rte_ring_free(pl->dlq);
 	rte_mempool_free(pl->pool);
 	snk_kafka_destroy(pl->kafka);
 	snk_broker_stop(pl->broker);
@@ -497,6 +510,9 @@ ctl_main(struct ctl_options *o)
 		rte_eal_cleanup();
 		return 1;
 	}
+	/* weirctl and /metrics: optional, the pipeline runs without them */
+	if (ctl_server_start(pl, err, sizeof(err)) != 0)
+		fprintf(stderr, "weir: warning: %s; running without weirctl and metrics\n", err);
 	memset(&feed, 0, sizeof(feed));
 	t0 = mono_s();
 	if (o->replay) {
@@ -529,6 +545,7 @@ ctl_main(struct ctl_options *o)
 	t1 = mono_s();
 	pthread_join(pl->sink_thread, NULL);
 	t2 = mono_s();
+	ctl_server_stop(pl);
 
 	memset(&rep, 0, sizeof(rep));
 	for (w = 0; w < 1 + pl->n_out; w++)

@@ -29,6 +29,7 @@ struct ctl_pipeline {
 	struct dp_port_set ports;
 	struct rte_mempool *pool;
 	struct rte_ring *replay_ring;
+	struct rte_ring *dlq;		/* rx_to_sink_dlq: dead letters */
 	int port_id;
 	unsigned int n_workers;		/* aggregator lcores (0 = inline) */
 	unsigned int n_out;		/* agg_to_sink rings */

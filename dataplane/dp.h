@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "agg.h"
 #include "dp_decode.h"
 #include "dp_parse.h"
 #include "wr_stats.h"
@@ -68,12 +69,18 @@ struct dp_rx {
 	/* control -> rx (acquire): stop now (live) / input finished (replay) */
 	_Atomic int *quit;
 	_Atomic int *input_done;
+	/* dead letters (topic rejected): ring rx_to_sink_dlq (SP: rx, SC: sink),
+	 * at most dlq_rate per second of arrival time; NULL ring = off */
+	struct rte_ring *dlq;
+	double dlq_rate;
 	/* control: wo (publish), rx: ro, picked up between bursts */
 	struct dp_tunables *_Atomic tun;
 	/* rx: wo (the snapshot in use), control: ro */
 	struct dp_tunables *_Atomic tun_ack;
 	/* control: increments to request a flush of every open window; rx: ro */
 	_Atomic uint64_t flush_req;
+	/* control <-> rx, workers == 0 only: weirctl top on the inline table */
+	struct agg_top_req top;
 	/* (rx) */
 	struct wr_counters *ctr;
 	_Atomic int64_t watermark_ns;	/* rx: wo; control: ro (stats) */

@@ -44,9 +44,17 @@ struct dp_rx_state {
 	int64_t last_valid_arrival;
 	int64_t w_at_last_valid;
 	int have_valid;
+	/* dead letters: records emitted so far (valid ones), what out.rejected
+	 * held at the last dead letter, token bucket on the arrival clock */
+	uint64_t emitted;
+	uint64_t rej_seen[WR_REASON_COUNT];
+	double dlq_tokens;
+	int64_t dlq_last_ns;
+	struct wr_dead_letter dl;
 	/* tunables in use (rx->tun at the last burst boundary) */
 	const struct dp_tunables *tun;
 	uint64_t flush_seen;
+	uint64_t top_seen;		/* workers == 0: last weirctl top request served */
 	/* current packet */
 	int64_t arrival_ns;
 	uint64_t burst_tsc;
@@ -167,6 +175,7 @@ rx_emit(struct dp_decode_out *out, struct wr_record *r)
 	int64_t k_last, k_first, k_open;
 	unsigned int w;
 
+	st->emitted++;
 	if (t - st->tun->lateness_ns > st->w)
 		st->w = t - st->tun->lateness_ns;
 	st->last_valid_arrival = st->arrival_ns;
@@ -196,6 +205,58 @@ rx_emit(struct dp_decode_out *out, struct wr_record *r)
 	st->w_sent[w] = st->w;
 	if (++st->n_stage[w] == RX_STAGE)
 		rx_flush_worker(st, w);
+}
+
+/*
+ * A datagram held rejected records: send it to the rejected topic as a
+ * dead letter, at most dlq_rate a second (token bucket on the arrival
+ * clock, so a replay is limited in capture time); count what is held back.
+ */
+static void
+rx_dead_letter(struct dp_rx_state *st, const struct dp_pkt_info *info, const uint8_t *payload,
+	       uint32_t plen, uint64_t n_rej)
+{
+	struct dp_rx *rx = st->rx;
+	struct wr_dead_letter *dl = &st->dl;
+	double cap = rx->dlq_rate > 1 ? rx->dlq_rate : 1;
+	unsigned int i;
+
+	for (i = 0; i < WR_REASON_COUNT; i++) {
+		uint64_t d = st->out.rejected[i] - st->rej_seen[i];
+
+		dl->rejected[i] = d > UINT16_MAX ? UINT16_MAX : (uint16_t)d;
+		st->rej_seen[i] = st->out.rejected[i];
+	}
+	if (rx->dlq == NULL || rx->dlq_rate <= 0)
+		return;
+	if (st->dlq_last_ns == 0) {
+		st->dlq_tokens = cap;
+		st->dlq_last_ns = st->arrival_ns;
+	} else if (st->arrival_ns > st->dlq_last_ns) {
+		st->dlq_tokens += (double)(st->arrival_ns - st->dlq_last_ns) * rx->dlq_rate / 1e9;
+		if (st->dlq_tokens > cap)
+			st->dlq_tokens = cap;
+		st->dlq_last_ns = st->arrival_ns;
+	}
+	if (st->dlq_tokens < 1) {
+		rx->ctr->v[WR_CTR_DLQ_HELD_BACK]++;
+		return;
+	}
+	st->dlq_tokens -= 1;
+	dl->arrival_ns = st->arrival_ns;
+	dl->payload_len = plen;
+	dl->records_rejected = n_rej > UINT32_MAX ? UINT32_MAX : (uint32_t)n_rej;
+	dl->src_port = info->src_port;
+	dl->dst_port = info->dst_port;
+	dl->ip_version = info->ip_version;
+	memcpy(dl->src_addr, info->src_addr, sizeof(dl->src_addr));
+	dl->excerpt_len = (uint16_t)RTE_MIN(plen, (uint32_t)WR_DLQ_EXCERPT);
+	if (dl->excerpt_len > 0)
+		memcpy(dl->excerpt, payload, dl->excerpt_len);
+	if (rte_ring_enqueue_elem(rx->dlq, dl, sizeof(*dl)) != 0)
+		rx->ctr->v[WR_CTR_DLQ_HELD_BACK]++;
+	else
+		rx->ctr->v[WR_CTR_DLQ_SENT]++;
 }
 
 static inline void
@@ -235,13 +296,20 @@ rx_packet(struct dp_rx_state *st, struct rte_mbuf *m)
 		}
 	}
 	switch (dp_pkt_parse(frame, len, rx->ports, &info)) {
-	case DP_PKT_DATAGRAM:
+	case DP_PKT_DATAGRAM: {
+		uint64_t rec0 = st->out.records, em0 = st->emitted, n_rej;
+
 		rx->ctr->v[WR_CTR_DATAGRAMS]++;
 		dp_decode_payload(&st->tun->dcfg, &meta, info.payload, info.payload_len, &st->out);
+		n_rej = (st->out.records - rec0) - (st->emitted - em0);
+		if (unlikely(n_rej != 0))
+			rx_dead_letter(st, &info, info.payload, info.payload_len, n_rej);
 		break;
+	}
 	case DP_PKT_FRAGMENT:
 		rx->ctr->v[WR_CTR_DATAGRAMS]++;
 		dp_record_reject(&st->out, WR_REASON_FRAGMENT);
+		rx_dead_letter(st, &info, NULL, 0, 1);
 		break;
 	case DP_PKT_IGNORED:
 		rx->ctr->v[WR_CTR_PKT_IGNORED]++;
@@ -265,6 +333,13 @@ rx_control(struct dp_rx_state *st)
 	if (t != st->tun) {
 		st->tun = t;
 		atomic_store_explicit(&rx->tun_ack, (struct dp_tunables *)t, memory_order_release);
+	}
+	if (rx->n_workers == 0) {
+		f = atomic_load_explicit(&rx->top.req, memory_order_acquire);
+		if (f != st->top_seen) {
+			st->top_seen = f;
+			agg_top_serve(&rx->top, f, rx->inline_table);
+		}
 	}
 	f = atomic_load_explicit(&rx->flush_req, memory_order_acquire);
 	if (f == st->flush_seen)
@@ -291,6 +366,7 @@ rx_burst_end(struct dp_rx_state *st)
 		if (st->out.rejected[i] != 0) {
 			rx->ctr->rejected[i] += st->out.rejected[i];
 			st->out.rejected[i] = 0;
+			st->rej_seen[i] = 0;
 		}
 	}
 	atomic_store_explicit(&rx->watermark_ns, st->w, memory_order_relaxed);
@@ -357,6 +433,7 @@ dp_rx_init(struct dp_rx *rx)
 	st->tun = atomic_load(&rx->tun);
 	atomic_store(&rx->tun_ack, (struct dp_tunables *)st->tun);
 	st->flush_seen = atomic_load(&rx->flush_req);
+	st->top_seen = atomic_load(&rx->top.req);
 	st->w = INT64_MIN;
 	st->stage = calloc(nw, sizeof(*st->stage));
 	st->n_stage = calloc(nw, sizeof(*st->n_stage));

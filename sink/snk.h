@@ -26,6 +26,8 @@ struct snk_stats {
 	_Atomic uint64_t delivered;	/* delivery reports without error */
 	_Atomic uint64_t failed;	/* delivery reports with error, or produce gave up */
 	_Atomic uint64_t produce_retries; /* queue full: polled and retried */
+	_Atomic uint64_t dlq_delivered;	/* dead letters on topic rejected */
+	_Atomic uint64_t dlq_failed;
 };
 
 /**
@@ -56,6 +58,13 @@ void snk_kafka_destroy(struct snk_kafka *k);	/* accepts NULL */
  */
 int snk_kafka_produce(struct snk_kafka *k, const struct wr_result *res);
 
+/**
+ * Produce one dead letter to the rejected topic (key = source address).
+ * Best effort: a full queue counts it failed at once (no retries: dead
+ * letters must never slow the results down).
+ */
+int snk_kafka_dead_letter(struct snk_kafka *k, const struct wr_dead_letter *dl);
+
 /** Serve delivery reports (updates stats and the close_to_ack histogram). */
 void snk_kafka_poll(struct snk_kafka *k, int timeout_ms);
 
@@ -75,6 +84,11 @@ const struct hdr *snk_kafka_latency(const struct snk_kafka *k);
 size_t snk_json_result(char *buf, size_t cap, const struct wr_result *res,
 		       const struct weir_config *c);
 
+/** JSON of a dead letter. @return bytes written, 0 when cap is too small. */
+size_t snk_json_dead_letter(char *buf, size_t cap, const struct wr_dead_letter *dl);
+/** "ip:port" / "[ip6]:port" of a dead letter's source. @return length or 0. */
+size_t snk_json_addr(char *buf, size_t cap, const struct wr_dead_letter *dl);
+
 /** Shortest decimal that parses back to exactly v (finite v). @return length. */
 size_t snk_json_double(char *buf, size_t cap, double v);
 
@@ -84,6 +98,7 @@ struct snk_loop_arg {
 	struct rte_ring **rings;	/* agg_to_sink rings, single consumer: this thread */
 	unsigned int n_rings;
 	unsigned int n_metrics;		/* ring element = wr_result_size(n_metrics) */
+	struct rte_ring *dlq;		/* rx_to_sink_dlq (struct wr_dead_letter), or NULL */
 	/* aggregators that will enqueue nothing more (each: +1 once, release);
 	 * the loop exits when it equals n_producers and every ring is empty. */
 	_Atomic unsigned int *producers_done;

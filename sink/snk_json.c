@@ -14,6 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include <rte_common.h>
+
 #include "snk.h"
 
 /* Bounded output cursor: once it overflows, everything else is dropped. */
@@ -190,6 +195,92 @@ snk_json_result(char *buf, size_t cap, const struct wr_result *res,
 		jw_raw(&w, "}", 1);
 	}
 	jw_lit(&w, "}}");
+	if (w.full)
+		return 0;
+	if (w.p < w.end)
+		*w.p = '\0';
+	return (size_t)(w.p - buf);
+}
+
+/* Payload bytes are arbitrary: escape everything that is not printable ASCII. */
+static void
+jw_bytes(struct jw *w, const uint8_t *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		uint8_t ch = s[i];
+		char esc[6];
+
+		if (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\') {
+			jw_raw(w, (const char *)&s[i], 1);
+		} else if (ch == '"' || ch == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)ch;
+			jw_raw(w, esc, 2);
+		} else {
+			memcpy(esc, "\\u00", 4);
+			esc[4] = hex[ch >> 4];
+			esc[5] = hex[ch & 0xf];
+			jw_raw(w, esc, 6);
+		}
+	}
+}
+
+size_t
+snk_json_addr(char *buf, size_t cap, const struct wr_dead_letter *dl)
+{
+	char ip[INET6_ADDRSTRLEN];
+	int n;
+
+	if (inet_ntop(dl->ip_version == 6 ? AF_INET6 : AF_INET, dl->src_addr, ip,
+		      sizeof(ip)) == NULL)
+		snprintf(ip, sizeof(ip), "?");
+	n = snprintf(buf, cap, dl->ip_version == 6 ? "[%s]:%u" : "%s:%u", ip, dl->src_port);
+	return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
+}
+
+size_t
+snk_json_dead_letter(char *buf, size_t cap, const struct wr_dead_letter *dl)
+{
+	struct jw w = { .p = buf, .end = buf + cap, .full = false };
+	char addr[64];
+	const char *first = NULL;
+	bool comma = false;
+	int i;
+
+	for (i = 0; i < WR_REASON_COUNT && first == NULL; i++)
+		if (dl->rejected[i] != 0)
+			first = wr_reason_name(i);
+	jw_lit(&w, "{\"reason\":\"");
+	jw_lit(&w, first != NULL ? first : "unknown");
+	jw_lit(&w, "\",\"reasons\":{");
+	for (i = 0; i < WR_REASON_COUNT; i++) {
+		if (dl->rejected[i] == 0)
+			continue;
+		if (comma)
+			jw_raw(&w, ",", 1);
+		comma = true;
+		jw_raw(&w, "\"", 1);
+		jw_lit(&w, wr_reason_name(i));
+		jw_lit(&w, "\":");
+		jw_u64(&w, dl->rejected[i]);
+	}
+	jw_lit(&w, "},\"records_rejected\":");
+	jw_u64(&w, dl->records_rejected);
+	jw_lit(&w, ",\"source\":\"");
+	if (snk_json_addr(addr, sizeof(addr), dl) > 0)
+		jw_lit(&w, addr);
+	jw_lit(&w, "\",\"dst_port\":");
+	jw_u64(&w, dl->dst_port);
+	jw_lit(&w, ",\"arrival_time\":");
+	jw_i64(&w, dl->arrival_ns / 1000000);
+	jw_lit(&w, ",\"payload_len\":");
+	jw_u64(&w, dl->payload_len);
+	jw_lit(&w, ",\"payload_excerpt\":\"");
+	jw_bytes(&w, dl->excerpt, RTE_MIN(dl->excerpt_len, (uint16_t)WR_DLQ_EXCERPT));
+	jw_lit(&w, "\"}");
 	if (w.full)
 		return 0;
 	if (w.p < w.end)

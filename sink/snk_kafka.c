@@ -39,6 +39,7 @@ struct snk_kafka {
 	struct snk_stats stats;
 	rd_kafka_t *rk;
 	rd_kafka_topic_t *rkt;		/* c->topic_aggregated */
+	rd_kafka_topic_t *rkt_dlq;	/* c->topic_rejected */
 	struct hdr *latency;		/* close_to_ack ns; sink thread: wo */
 	/* results counted failed by a timed-out flush whose report may still come */
 	uint64_t written_off;
@@ -109,6 +110,10 @@ kafka_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 	uint64_t hz, now, failed;
 
 	(void)rk;
+	if (m->rkt == k->rkt_dlq) {
+		stat_add(m->err ? &k->stats.dlq_failed : &k->stats.dlq_delivered, 1);
+		return;
+	}
 	if (k->written_off > 0) {
 		/* already counted failed when the flush gave up on it */
 		k->written_off--;
@@ -219,6 +224,14 @@ snk_kafka_create(const struct weir_config *c, const char *brokers, char *err, si
 		rd_kafka_destroy(k->rk);
 		goto fail;
 	}
+	k->rkt_dlq = rd_kafka_topic_new(k->rk, c->topic_rejected, NULL);
+	if (k->rkt_dlq == NULL) {
+		snprintf(err, errlen, "[topics] rejected = %s: %s", c->topic_rejected,
+			 rd_kafka_err2str(rd_kafka_last_error()));
+		rd_kafka_topic_destroy(k->rkt);
+		rd_kafka_destroy(k->rk);
+		goto fail;
+	}
 	return k;
 
 fail_conf:
@@ -236,6 +249,8 @@ snk_kafka_destroy(struct snk_kafka *k)
 		return;
 	if (k->rkt != NULL)
 		rd_kafka_topic_destroy(k->rkt);
+	if (k->rkt_dlq != NULL)
+		rd_kafka_topic_destroy(k->rkt_dlq);
 	if (k->rk != NULL)
 		rd_kafka_destroy(k->rk);
 	hdr_destroy(k->latency);
@@ -274,6 +289,32 @@ snk_kafka_produce(struct snk_kafka *k, const struct wr_result *res)
 	if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
 		return 0;
 	stat_add(&k->stats.failed, 1);
+	return -1;
+}
+
+int
+snk_kafka_dead_letter(struct snk_kafka *k, const struct wr_dead_letter *dl)
+{
+	char key[64];
+	size_t klen = snk_json_addr(key, sizeof(key), dl);
+	size_t len = snk_json_dead_letter(k->value, sizeof(k->value), dl);
+	rd_kafka_resp_err_t e;
+
+	if (len == 0) {
+		stat_add(&k->stats.dlq_failed, 1);
+		return -1;
+	}
+	e = rd_kafka_producev(k->rk,
+			      RD_KAFKA_V_RKT(k->rkt_dlq),
+			      RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
+			      RD_KAFKA_V_KEY(key, klen),
+			      RD_KAFKA_V_VALUE(k->value, len),
+			      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+			      RD_KAFKA_V_TIMESTAMP(dl->arrival_ns / 1000000),
+			      RD_KAFKA_V_END);
+	if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+		return 0;
+	stat_add(&k->stats.dlq_failed, 1);
 	return -1;
 }
 

@@ -31,6 +31,21 @@ rings_empty(struct rte_ring **rings, unsigned int n)
 	return 1;
 }
 
+/* Dead letters go after the results of the same pass: results come first. */
+static unsigned int
+drain_dead_letters(struct snk_loop_arg *a)
+{
+	struct wr_dead_letter dl;
+	unsigned int n = 0;
+
+	while (a->dlq != NULL && n < SNK_BURST &&
+	       rte_ring_dequeue_elem(a->dlq, &dl, sizeof(dl)) == 0) {
+		snk_kafka_dead_letter(a->kafka, &dl);
+		n++;
+	}
+	return n;
+}
+
 void *
 snk_loop(void *arg)
 {
@@ -64,12 +79,14 @@ snk_loop(void *arg)
 						  (const struct wr_result *)(buf + j * esize));
 			got += n;
 		}
+		got += drain_dead_letters(a);
 		snk_kafka_poll(a->kafka, 0);
 		if (got > 0)
 			continue;
 		/* done is read before the rings: every enqueue happened before its release. */
 		if (atomic_load_explicit(a->producers_done, memory_order_acquire) >=
-		    a->n_producers && rings_empty(a->rings, a->n_rings))
+		    a->n_producers && rings_empty(a->rings, a->n_rings) &&
+		    (a->dlq == NULL || rte_ring_empty(a->dlq)))
 			break;
 		snk_kafka_poll(a->kafka, SNK_IDLE_POLL_MS);
 	}

@@ -144,6 +144,27 @@ def check_invariants(s, n_msgs, msgs, hopping):
         raise Failure("; ".join(errs))
 
 
+def check_dead_letters(s, dead):
+    """Topic rejected: one dead letter per datagram with rejected records,
+    rate limited; the summary accounts for every one."""
+    d = s["dead_letters"]
+    errs = []
+    if len(dead) != d["sent"] or d["delivered"] != d["sent"] or d["failed"]:
+        errs.append("dead letters: read %d, summary %s" % (len(dead), d))
+    total = 0
+    for key, _ts, val in dead:
+        v = json.loads(val)
+        if sum(v["reasons"].values()) != v["records_rejected"] or key != v["source"]:
+            errs.append("inconsistent dead letter %s" % val[:200])
+            break
+        total += v["records_rejected"]
+    if d["held_back"] == 0 and total != s["records"]["rejected"]:
+        errs.append("dead letters cover %d rejected records, summary says %d" %
+                    (total, s["records"]["rejected"]))
+    if errs:
+        raise Failure("; ".join(errs))
+
+
 def scenario(build, work, name, gen_args, sets, replay_args):
     pcap = os.path.join(work, name + ".pcap")
     r = run([os.path.join(build, "tools", "weir-gen"), "-o", pcap, "--seed", "7"] + gen_args)
@@ -165,6 +186,7 @@ def scenario(build, work, name, gen_args, sets, replay_args):
         with open(os.path.join(work, name + ".summary.json"), "w") as f:
             json.dump(summary, f)
         msgs = consume(broker.addr, "aggregated", summary["windows"]["emitted"])
+        dead = consume(broker.addr, "rejected", summary["dead_letters"]["sent"])
     finally:
         broker.stop()
     values = []
@@ -180,6 +202,7 @@ def scenario(build, work, name, gen_args, sets, replay_args):
         for v in values:
             f.write(json.dumps(v) + "\n")
     check_invariants(summary, len(values), values, any("slide" in s for s in sets))
+    check_dead_letters(summary, dead)
     loop = []
     if "--loop" in replay_args:
         loop = ["--loop", replay_args[replay_args.index("--loop") + 1]]
