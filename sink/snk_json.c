@@ -45,31 +45,37 @@ jw_lit(struct jw *w, const char *s)
 	jw_raw(w, s, strlen(s));
 }
 
+/* One byte as a JSON escape: \" \\ or \u00XX. */
+static void
+jw_escape_byte(struct jw *w, uint8_t ch)
+{
+	static const char hex[] = "0123456789abcdef";
+	char esc[6] = { '\\', (char)ch, 0, 0, 0, 0 };
+
+	if (ch == '"' || ch == '\\') {
+		jw_raw(w, esc, 2);
+		return;
+	}
+	memcpy(esc, "\\u00", 4);
+	esc[4] = hex[ch >> 4];
+	esc[5] = hex[ch & 0xf];
+	jw_raw(w, esc, 6);
+}
+
 /* JSON string body: ids are valid UTF-8, so only quote, backslash and C0 need escapes. */
 static void
 jw_escaped(struct jw *w, const char *s, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
 	size_t i, run = 0;
 
 	for (i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)s[i];
-		char esc[6];
 
 		if (ch >= 0x20 && ch != '"' && ch != '\\')
 			continue;
 		jw_raw(w, s + run, i - run);
 		run = i + 1;
-		if (ch == '"' || ch == '\\') {
-			esc[0] = '\\';
-			esc[1] = (char)ch;
-			jw_raw(w, esc, 2);
-		} else {
-			memcpy(esc, "\\u00", 4);
-			esc[4] = hex[ch >> 4];
-			esc[5] = hex[ch & 0xf];
-			jw_raw(w, esc, 6);
-		}
+		jw_escape_byte(w, ch);
 	}
 	jw_raw(w, s + run, n - run);
 }
@@ -206,25 +212,13 @@ snk_json_result(char *buf, size_t cap, const struct wr_result *res,
 static void
 jw_bytes(struct jw *w, const uint8_t *s, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		uint8_t ch = s[i];
-		char esc[6];
-
-		if (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\') {
+		if (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"' && s[i] != '\\')
 			jw_raw(w, (const char *)&s[i], 1);
-		} else if (ch == '"' || ch == '\\') {
-			esc[0] = '\\';
-			esc[1] = (char)ch;
-			jw_raw(w, esc, 2);
-		} else {
-			memcpy(esc, "\\u00", 4);
-			esc[4] = hex[ch >> 4];
-			esc[5] = hex[ch & 0xf];
-			jw_raw(w, esc, 6);
-		}
+		else
+			jw_escape_byte(w, s[i]);
 	}
 }
 

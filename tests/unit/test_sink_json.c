@@ -699,6 +699,47 @@ test_random_results(void **state)
 	}
 }
 
+/* Dead letters: reasons in order, source formatted, payload bytes escaped. */
+static void
+test_dead_letter(void **state)
+{
+	struct wr_dead_letter dl;
+	char buf[2048];
+	size_t n, k;
+	const char payload[] = "{\"device_id\":\"a\"\n\x01\xff";
+
+	(void)state;
+	memset(&dl, 0, sizeof(dl));
+	dl.arrival_ns = 1732233600123456789LL;
+	dl.payload_len = 1000;
+	dl.records_rejected = 3;
+	dl.rejected[WR_REASON_BAD_JSON] = 2;
+	dl.rejected[WR_REASON_NO_METRICS] = 1;
+	dl.src_port = 5555;
+	dl.dst_port = 9700;
+	dl.ip_version = 4;
+	dl.src_addr[0] = 10;
+	dl.src_addr[3] = 7;
+	dl.excerpt_len = sizeof(payload) - 1;
+	memcpy(dl.excerpt, payload, dl.excerpt_len);
+	n = snk_json_dead_letter(buf, sizeof(buf), &dl);
+	assert_true(n > 0);
+	assert_string_equal(buf,
+		"{\"reason\":\"bad_json\",\"reasons\":{\"bad_json\":2,\"no_metrics\":1},"
+		"\"records_rejected\":3,\"source\":\"10.0.0.7:5555\",\"dst_port\":9700,"
+		"\"arrival_time\":1732233600123,\"payload_len\":1000,"
+		"\"payload_excerpt\":\"{\\\"device_id\\\":\\\"a\\\"\\u000a\\u0001\\u00ff\"}");
+	/* IPv6 source in brackets */
+	dl.ip_version = 6;
+	memset(dl.src_addr, 0, sizeof(dl.src_addr));
+	dl.src_addr[15] = 1;
+	n = snk_json_dead_letter(buf, sizeof(buf), &dl);
+	assert_non_null(strstr(buf, "\"source\":\"[::1]:5555\""));
+	/* every shorter buffer: 0, never past the end */
+	for (k = 0; k < n; k++)
+		assert_int_equal(snk_json_dead_letter(buf, k, &dl), 0);
+}
+
 int
 main(void)
 {
@@ -711,6 +752,7 @@ main(void)
 		cmocka_unit_test(test_double_known),
 		cmocka_unit_test(test_double_roundtrip),
 		cmocka_unit_test(test_random_results),
+		cmocka_unit_test(test_dead_letter),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
