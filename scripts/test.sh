@@ -41,3 +41,17 @@ echo "== integration (gcc build)"
 python3 tests/integration/run.py --build build-gcc
 echo "== integration (ASan+UBSan build, quick set)"
 python3 tests/integration/run.py --build build-asan --quick
+
+echo "== contract acceptance (hand-built captures vs SPEC, gcc build)"
+WEIR_BUILD=build-gcc python3 -m unittest tests/integration/test_contract.py
+
+echo "== metrics and status page (gcc build)"
+if command -v chromium >/dev/null; then
+	python3 tests/integration/test_metrics.py --build build-gcc
+else
+	echo "test: chromium could not be installed: status page checks skipped"
+	python3 tests/integration/test_metrics.py --build build-gcc --no-browser
+fi
+
+echo "== weirctl against a running weir (gcc build)"
+WEIR_BUILD=build-gcc python3 tests/integration/test_weirctl.py

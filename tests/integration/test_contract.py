@@ -503,8 +503,8 @@ class TestOutput(ContractCase):
         self.assertTrue(v["payload_excerpt"].startswith('{"device_id":"d1",'))
         for field in ("source", "arrival_time"):
             self.assertIn(field, v)
-        self.assertEqual(r["dead_letters"]["sent"], 1)
-        self.assertEqual(r["dead_letters"]["held_back"], 0)
+        self.assertEqual(r.s["dead_letters"]["sent"], 1)
+        self.assertEqual(r.s["dead_letters"]["held_back"], 0)
 
 
 # ---------------------------------------------------------------- §3 JSON
