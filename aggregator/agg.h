@@ -88,6 +88,46 @@ void agg_table_flush(struct agg_table *t, agg_emit_fn emit, void *arg);
 /** Devices currently holding open windows. */
 uint32_t agg_table_devices(const struct agg_table *t);
 
+/*
+ * weirctl top: the busiest devices of a table. Only the owning lcore may
+ * read its table, so the control thread asks it through an agg_top_req
+ * that the lcore serves between bursts.
+ */
+#define AGG_TOP_MAX 64
+
+struct agg_top_entry {
+	uint64_t records;	/* sum of record counts over its open windows */
+	uint32_t windows;	/* open windows */
+	uint8_t id_len;
+	char id[WR_DEVID_MAX];	/* not NUL terminated */
+};
+
+/**
+ * The n (<= AGG_TOP_MAX) devices with the most records in open windows,
+ * most first (ties: the one met first). Walks every device: O(devices).
+ * @return entries written to out.
+ */
+unsigned int agg_table_top(const struct agg_table *t, unsigned int n, struct agg_top_entry *out);
+
+/* One request slot, per lcore owning a table. */
+struct agg_top_req {
+	_Atomic uint64_t req;		/* control: +1 (release) after setting n and buf */
+	_Atomic uint64_t done;		/* owner: = the req value served (release) */
+	_Atomic unsigned int n;		/* entries wanted */
+	unsigned int count;		/* owner: entries written, before done */
+	struct agg_top_entry *buf;	/* control's AGG_TOP_MAX entries */
+};
+
+/** Owner lcore, between bursts, once it saw req move to r (acquire). */
+static inline void
+agg_top_serve(struct agg_top_req *q, uint64_t r, const struct agg_table *t)
+{
+	unsigned int n = atomic_load_explicit(&q->n, memory_order_relaxed);
+
+	q->count = q->buf != NULL ? agg_table_top(t, n, q->buf) : 0;
+	atomic_store_explicit(&q->done, r, memory_order_release);
+}
+
 /** Window index helpers shared with the RX lcore (floor division). */
 static inline int64_t
 agg_floor_div(int64_t a, int64_t b)

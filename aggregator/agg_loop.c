@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_branch_prediction.h>
 #include <rte_common.h>
 #include <rte_cycles.h>
 #include <rte_pause.h>
@@ -68,7 +69,7 @@ agg_loop(void *arg)
 	struct agg_worker *wk = arg;
 	struct agg_stage stage;
 	uint8_t *burst;
-	uint64_t idle_polls = 0;
+	uint64_t idle_polls = 0, top_seen;
 	const double ns_per_tsc = 1e9 / (double)rte_get_tsc_hz();
 	int done = 0, rc;
 
@@ -77,9 +78,17 @@ agg_loop(void *arg)
 		free(burst);
 		return -ENOMEM;
 	}
+	top_seen = atomic_load_explicit(&wk->top.req, memory_order_acquire);
 	while (!done) {
 		unsigned int n, i;
-		uint64_t now;
+		uint64_t now, top_req;
+
+		/* the one control check per poll: a weirctl top request */
+		top_req = atomic_load_explicit(&wk->top.req, memory_order_acquire);
+		if (unlikely(top_req != top_seen)) {
+			top_seen = top_req;
+			agg_top_serve(&wk->top, top_req, wk->table);
+		}
 
 		n = rte_ring_dequeue_burst_elem(wk->in, burst, (unsigned int)wk->rec_size,
 						AGG_BURST, NULL);

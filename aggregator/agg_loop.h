@@ -49,6 +49,8 @@ struct agg_worker {
 	struct wr_counters *ctr;
 	struct hdr *lat;		/* rx_to_agg latency in ns, per record */
 	_Atomic uint32_t devices;	/* devices with open windows, after each burst */
+	/* control <-> worker: weirctl top, served between bursts */
+	struct agg_top_req top;
 };
 
 /** The aggregator lcore body (rte_eal_remote_launch). */

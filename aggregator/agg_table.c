@@ -413,6 +413,50 @@ agg_table_devices(const struct agg_table *t)
 	return t != NULL ? t->n_devices : 0;
 }
 
+unsigned int
+agg_table_top(const struct agg_table *t, unsigned int n, struct agg_top_entry *out)
+{
+	const void *key;
+	void *data;
+	uint32_t next = 0, s;
+	unsigned int m = 0, i;
+	int32_t pos;
+
+	if (t == NULL || out == NULL)
+		return 0;
+	if (n > AGG_TOP_MAX)
+		n = AGG_TOP_MAX;
+	while (n > 0 && (pos = rte_hash_iterate(t->h, &key, &data, &next)) >= 0) {
+		const uint8_t *k = key;
+		uint64_t records = 0;
+		uint32_t windows = 0;
+
+		if ((uint32_t)pos >= t->n_pos)
+			continue;
+		for (s = 0; s < t->k_slots; s++) {
+			const struct agg_slot *sl = slot_of(t, (uint32_t)pos, s);
+
+			if (sl->count != 0) {
+				records += sl->count;
+				windows++;
+			}
+		}
+		/* most devices lose against the current last place: one compare */
+		if (m == n && records <= out[m - 1].records)
+			continue;
+		i = m < n ? m++ : m - 1;
+		while (i > 0 && out[i - 1].records < records) {
+			out[i] = out[i - 1];
+			i--;
+		}
+		out[i].records = records;
+		out[i].windows = windows;
+		out[i].id_len = k[WR_DEVID_MAX] > WR_DEVID_MAX ? WR_DEVID_MAX : k[WR_DEVID_MAX];
+		memcpy(out[i].id, k, WR_DEVID_MAX);
+	}
+	return m;
+}
+
 struct agg_table *
 agg_table_create(const struct agg_cfg *cfg)
 {

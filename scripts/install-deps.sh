@@ -7,7 +7,7 @@ set -euo pipefail
 PKGS=(
 	build-essential gcc clang meson ninja-build pkg-config
 	libdpdk-dev dpdk librdkafka-dev libjemalloc-dev libcmocka-dev libpcap-dev
-	kcat python3 iproute2
+	kcat python3 iproute2 python3-prometheus-client chromium tmux
 )
 
 missing=()

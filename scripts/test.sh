@@ -55,3 +55,5 @@ fi
 
 echo "== weirctl against a running weir (gcc build)"
 WEIR_BUILD=build-gcc python3 tests/integration/test_weirctl.py
+
+echo "== perf harness, smoke mode (no timing asserts)" && perf/run.sh --smoke >/dev/null

@@ -1073,6 +1073,58 @@ libc_heap_bytes(void)
 	return mi.uordblks + mi.hblkhd;
 }
 
+/* weirctl top: busiest devices by records in open windows, most first. */
+static void
+test_top(void **state)
+{
+	struct agg_cfg c = mkcfg("top", 1, 10 * SEC, 5 * SEC, 0, 200);
+	struct agg_table *t = mktable(&c);
+	struct agg_top_entry out[AGG_TOP_MAX + 1];
+	struct sink s = {0};
+	struct wr_record rec;
+	char id[16];
+	unsigned int n, i, j;
+
+	(void)state;
+	assert_int_equal(agg_table_top(t, 5, out), 0);
+	/* device d%u gets i records, d7 the most; times in window 2 and 3 (hopping) */
+	for (i = 1; i <= 100; i++) {
+		snprintf(id, sizeof(id), "d%u", i);
+		for (j = 0; j < (i % 50) + (i == 7 ? 100 : 0); j++) {
+			rec = mkval(id, 15 * SEC + j, 0, 2, 1.0);
+			assert_int_equal(agg_table_process(t, &rec, sink_emit, &s), 0);
+		}
+	}
+	memset(out, 0xab, sizeof(out));
+	n = agg_table_top(t, 4, out);
+	assert_int_equal(n, 4);
+	assert_int_equal(out[0].id_len, 2);
+	assert_memory_equal(out[0].id, "d7", 2);
+	assert_int_equal(out[0].records, 2 * 107);	/* two open windows each */
+	assert_int_equal(out[0].windows, 2);
+	assert_int_equal(out[1].records, 2 * 49);	/* d49 and d99 */
+	assert_int_equal(out[2].records, 2 * 49);
+	assert_int_equal(out[3].records, 2 * 48);
+	for (i = 1; i < n; i++)
+		assert_true(out[i - 1].records >= out[i].records);
+	/* n is capped; fewer devices than asked returns what there is */
+	n = agg_table_top(t, AGG_TOP_MAX + 1, out);
+	assert_int_equal(n, AGG_TOP_MAX);
+	assert_int_equal(agg_table_top(t, 0, out), 0);
+	/* closing window 2 leaves one window of each device */
+	rec = mkctl(WR_REC_TICK, 20 * SEC);
+	assert_int_equal(agg_table_process(t, &rec, sink_emit, &s), 0);
+	n = agg_table_top(t, 1, out);
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0].records, 107);
+	assert_int_equal(out[0].windows, 1);
+	agg_table_flush(t, sink_emit, &s);
+	assert_int_equal(agg_table_top(t, 3, out), 0);
+	assert_int_equal(agg_table_top(NULL, 3, out), 0);
+	sink_free(&s);
+	agg_table_destroy(t);
+}
+
 /* SPEC §8: <= 256 bytes of state per device per open window (4 metrics). */
 static void
 test_memory_per_window(void **state)
@@ -1128,6 +1180,7 @@ main(void)
 		cmocka_unit_test(test_random_hopping_long_lateness),
 		cmocka_unit_test(test_defensive),
 		cmocka_unit_test(test_memory_per_window),
+		cmocka_unit_test(test_top),
 	};
 	int ret;
 

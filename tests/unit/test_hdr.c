@@ -410,6 +410,64 @@ test_merge_mismatch(void **state)
 	hdr_destroy(c);
 }
 
+/* Baseline then more values: the difference equals a histogram of the later values. */
+static void
+test_sub(void **state)
+{
+	struct hdr *live = hdr_create(HIGHEST, 3);
+	struct hdr *later = hdr_create(HIGHEST, 3);
+	struct hdr *base, *diff, *other = hdr_create(HIGHEST, 2);
+	uint64_t seed = 11;
+	int i;
+
+	(void)state;
+	assert_non_null(live);
+	assert_non_null(later);
+	assert_non_null(other);
+	base = hdr_clone_empty(live);
+	diff = hdr_clone_empty(live);
+	assert_non_null(base);
+	assert_non_null(diff);
+	for (i = 0; i < 5000; i++)
+		hdr_record(live, draw(DIST_PARETO, &seed) + 1000000);
+	hdr_record(live, HIGHEST * 2);
+	assert_int_equal(hdr_merge(base, live), 0);
+	for (i = 0; i < 7000; i++) {
+		uint64_t v = 100 + draw(DIST_UNIFORM, &seed) % 50000;
+
+		hdr_record(live, v);
+		hdr_record(later, v);
+	}
+	assert_int_equal(hdr_merge(diff, live), 0);
+	assert_int_equal(hdr_sub(diff, base), 0);
+	assert_int_equal(hdr_count(diff), hdr_count(later));
+	assert_int_equal(hdr_overflow(diff), 0);
+	assert_int_equal(hdr_percentile(diff, 50.0), hdr_percentile(later, 50.0));
+	assert_int_equal(hdr_percentile(diff, 99.0), hdr_percentile(later, 99.0));
+	/* min/max: slot precision, never outside the true range of the slots */
+	assert_true(hdr_max(diff) >= hdr_max(later));
+	assert_true(hdr_max(diff) <= hdr_max(later) + hdr_max(later) / 1000 + 1);
+	assert_true(hdr_min(diff) <= hdr_min(later));
+	assert_true(hdr_min(diff) + hdr_min(later) / 1000 + 1 >= hdr_min(later));
+
+	/* nothing new: empty; subtracting more than there is saturates at 0 */
+	hdr_reset(diff);
+	hdr_merge(diff, base);
+	assert_int_equal(hdr_sub(diff, base), 0);
+	assert_int_equal(hdr_count(diff), 0);
+	assert_int_equal(hdr_max(diff), 0);
+	assert_int_equal(hdr_min(diff), 0);
+	assert_int_equal(hdr_sub(diff, live), 0);
+	assert_int_equal(hdr_count(diff), 0);
+	assert_int_equal(hdr_sub(diff, other), -1);
+
+	hdr_destroy(live);
+	hdr_destroy(later);
+	hdr_destroy(base);
+	hdr_destroy(diff);
+	hdr_destroy(other);
+}
+
 static void
 test_bad_args(void **state)
 {
@@ -439,6 +497,7 @@ main(void)
 		cmocka_unit_test(test_record_n),
 		cmocka_unit_test(test_merge),
 		cmocka_unit_test(test_merge_mismatch),
+		cmocka_unit_test(test_sub),
 		cmocka_unit_test(test_bad_args),
 	};
 
