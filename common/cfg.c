@@ -187,6 +187,10 @@ static const struct cfg_key cfg_keys[] = {
 	  .help = "Threshold alerts on readings." },
 	{ SEC_TOPICS, "rejected", CT_TOPIC, "rejected", AT(topic_rejected),
 	  .help = "Dead letters: rejected records with reason and payload excerpt." },
+	{ SEC_TOPICS, "rejected_rate", CT_UINT, "100", AT(rejected_rate), .min = 0,
+	  .max = 1000000,
+	  .help = "Dead letters per second at most (arrival time; replay: capture "
+		  "time); what the limit holds back is counted. 0 turns them off." },
 	{ SEC_TOPICS, "partitions", CT_UINT, "64", AT(partitions), .min = 1, .max = 1024,
 	  .help = "Partitions per topic when the embedded broker or weir-devbroker "
 		  "creates them (the mock broker keeps ~5 MiB per partition)." },

@@ -73,6 +73,7 @@ struct weir_config {
 	/* [control] */
 	char control_socket[CFG_STR_MAX];	/* weirctl Unix socket path */
 	char metrics_listen[CFG_STR_MAX];	/* host:port of /metrics; empty = off */
+	unsigned int rejected_rate;		/* [topics] dead letters per second, 0 = off */
 
 	/*
 	 * Private to cfg.c; other modules must not read or write these.

@@ -35,7 +35,6 @@
 
 #define EAL_ARGS_MAX	128
 #define REPLAY_RING	4096
-#define DLQ_RATE	100.0	/* dead letters per second */
 #define HDR_HIGHEST	3600000000000ULL	/* 1 h in ns */
 
 static _Atomic int quit;	/* signal -> everyone: stop (live) / stop feeding (replay) */
@@ -213,6 +212,7 @@ pipeline_setup(struct ctl_pipeline *pl, char *err, size_t errlen)
 	dp_decode_cfg_init(&pl->tun[0].dcfg, c);
 	pl->tun[0].lateness_ns = c->allowed_lateness_ns;
 	pl->tun[0].idle_ns = c->idle_timeout_ns;
+	pl->tun[0].dlq_rate = c->rejected_rate;
 	/* the aggregator keeps K = (S + L)/D + 2 window slots per device: the
 	 * largest lateness it can hold without closing windows early */
 	pl->lateness_max_ns = ((c->size_ns + c->allowed_lateness_ns) / c->slide_ns + 1) *
@@ -387,7 +387,6 @@ pipeline_setup(struct ctl_pipeline *pl, char *err, size_t errlen)
 		.input_done = &pl->input_done,
 		.ctr = &pl->ctr[0],
 		.dlq = pl->dlq,
-		.dlq_rate = DLQ_RATE,
 	};
 	atomic_init(&pl->rx.watermark_ns, INT64_MIN);
 	atomic_init(&pl->rx.tun, &pl->tun[0]);

@@ -674,6 +674,8 @@ tun_get(struct ctl_server *s, const struct dp_tunables *t, const char *key, char
 		fmt_dur(t->idle_ns, out, len);
 	else if (strcmp(key, "input.max_future") == 0)
 		fmt_dur(t->dcfg.max_future_ns, out, len);
+	else if (strcmp(key, "topics.rejected_rate") == 0)
+		snprintf(out, len, "%.0f", t->dlq_rate);
 	else if (strcmp(key, "log.level") == 0)
 		snprintf(out, len, "%s", log_level_name(rte_log_get_level((uint32_t)s->log_type)));
 	else if (strncmp(key, "input.range.", 12) == 0 && (m = metric_index(s->pl, key + 12)) >= 0)
@@ -692,6 +694,7 @@ out_tunables(struct ctl_server *s, const struct dp_tunables *t)
 	const struct weir_config *c = &s->pl->o->cfg;
 	static const char *const fixed[] = {
 		"window.allowed_lateness", "window.idle_timeout", "input.max_future", "log.level",
+		"topics.rejected_rate",
 	};
 	char key[CFG_STR_MAX], v[128];
 	unsigned int i;
@@ -823,7 +826,18 @@ cmd_set(struct ctl_server *s, const char *key, const char *v)
 			   "\"applied\":true}", old, log_level_name(lvl));
 		return;
 	}
-	if (strncmp(key, "input.range.", 12) == 0) {
+	if (strcmp(key, "topics.rejected_rate") == 0) {
+		char *end;
+
+		errno = 0;
+		lo = strtod(v, &end);
+		if (end == v || *end != '\0' || errno != 0 || !(lo >= 0 && lo <= 1000000) ||
+		    lo != (double)(uint64_t)lo) {
+			out_error(s, "topics.rejected_rate: '%.64s' is not a whole number of dead "
+				  "letters per second (0..1000000)", v);
+			return;
+		}
+	} else if (strncmp(key, "input.range.", 12) == 0) {
 		m = metric_index(pl, key + 12);
 		if (parse_range(v, &lo, &hi) != 0) {
 			out_error(s, "%.128s: '%.64s' is not \"min, max\" (min <= max) or none",
@@ -865,6 +879,8 @@ cmd_set(struct ctl_server *s, const char *key, const char *v)
 		nxt->idle_ns = ns;
 	else if (strcmp(key, "input.max_future") == 0)
 		nxt->dcfg.max_future_ns = ns;
+	else if (strcmp(key, "topics.rejected_rate") == 0)
+		nxt->dlq_rate = lo;
 	else {
 		nxt->dcfg.min[m] = lo;
 		nxt->dcfg.max[m] = hi;

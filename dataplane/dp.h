@@ -39,6 +39,7 @@ int dp_replay_dynfield_register(void);
 struct dp_tunables {
 	int64_t lateness_ns;
 	int64_t idle_ns;
+	double dlq_rate;		/* dead letters per second, 0 = off */
 	struct dp_decode_cfg dcfg;	/* max_future_ns, ranges */
 };
 
@@ -70,9 +71,8 @@ struct dp_rx {
 	_Atomic int *quit;
 	_Atomic int *input_done;
 	/* dead letters (topic rejected): ring rx_to_sink_dlq (SP: rx, SC: sink),
-	 * at most dlq_rate per second of arrival time; NULL ring = off */
+	 * at most tun->dlq_rate per second of arrival time; NULL ring = off */
 	struct rte_ring *dlq;
-	double dlq_rate;
 	/* control: wo (publish), rx: ro, picked up between bursts */
 	struct dp_tunables *_Atomic tun;
 	/* rx: wo (the snapshot in use), control: ro */

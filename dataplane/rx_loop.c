@@ -218,7 +218,7 @@ rx_dead_letter(struct dp_rx_state *st, const struct dp_pkt_info *info, const uin
 {
 	struct dp_rx *rx = st->rx;
 	struct wr_dead_letter *dl = &st->dl;
-	double cap = rx->dlq_rate > 1 ? rx->dlq_rate : 1;
+	double rate = st->tun->dlq_rate, cap = rate > 1 ? rate : 1;
 	unsigned int i;
 
 	for (i = 0; i < WR_REASON_COUNT; i++) {
@@ -227,13 +227,13 @@ rx_dead_letter(struct dp_rx_state *st, const struct dp_pkt_info *info, const uin
 		dl->rejected[i] = d > UINT16_MAX ? UINT16_MAX : (uint16_t)d;
 		st->rej_seen[i] = st->out.rejected[i];
 	}
-	if (rx->dlq == NULL || rx->dlq_rate <= 0)
+	if (rx->dlq == NULL || rate <= 0)
 		return;
 	if (st->dlq_last_ns == 0) {
 		st->dlq_tokens = cap;
 		st->dlq_last_ns = st->arrival_ns;
 	} else if (st->arrival_ns > st->dlq_last_ns) {
-		st->dlq_tokens += (double)(st->arrival_ns - st->dlq_last_ns) * rx->dlq_rate / 1e9;
+		st->dlq_tokens += (double)(st->arrival_ns - st->dlq_last_ns) * rate / 1e9;
 		if (st->dlq_tokens > cap)
 			st->dlq_tokens = cap;
 		st->dlq_last_ns = st->arrival_ns;
