@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * perf-ceiling: the upper bound for `weir replay --speed max`. Same capture
+ * loader, same feeder (dp_replay_feed on the main lcore), same ring-backed
+ * ethdev, same mbuf pool and burst size as weir; the RX lcore only does
+ * rte_eth_rx_burst + rte_pktmbuf_free_bulk. Prints one JSON line on stdout.
+ * Threads: main lcore = feeder, one worker lcore = the bare RX loop.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "cfg.h"
+#include "dp.h"
+
+#define RX_BURST_MAX	512
+#define REPLAY_RING	4096	/* as control/ctl_pipeline.c */
+
+struct ceil_rx {
+	uint16_t port;
+	unsigned int burst;
+	_Atomic int input_done;		/* main: wo (release) after the last enqueue; rx: ro */
+	uint64_t packets;		/* rx: wo; main reads after the lcore returned */
+	uint64_t bytes;
+	uint64_t polls_idle;
+};
+
+static double
+mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The whole RX lcore: receive and free, with weir's idle back-off. */
+static int
+ceil_rx_loop(void *arg)
+{
+	struct ceil_rx *c = arg;
+	struct rte_mbuf *pkts[RX_BURST_MAX];
+	uint64_t idle = 0;
+	int done_seen = 0;
+	uint16_t n, i;
+
+	for (;;) {
+		n = rte_eth_rx_burst(c->port, 0, pkts, (uint16_t)c->burst);
+		if (n == 0) {
+			c->polls_idle++;
+			if (done_seen)
+				break;
+			done_seen = atomic_load_explicit(&c->input_done, memory_order_acquire);
+			/* same back-off as dataplane/rx_loop.c on an oversubscribed box */
+			if (++idle > 64)
+				rte_delay_us_sleep(50);
+			continue;
+		}
+		idle = 0;
+		c->packets += n;
+		for (i = 0; i < n; i++)
+			c->bytes += rte_pktmbuf_pkt_len(pkts[i]);
+		rte_pktmbuf_free_bulk(pkts, n);
+	}
+	return 0;
+}
+
+/* --lcores map: main + RX pinned on two CPUs we may use, floating on one. */
+static void
+lcores_arg(char *buf, size_t len)
+{
+	cpu_set_t set;
+	int cpus[2], n = 0, c;
+
+	CPU_ZERO(&set);
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		for (c = 0; c < CPU_SETSIZE && n < 2; c++)
+			if (CPU_ISSET(c, &set))
+				cpus[n++] = c;
+	if (n == 2)
+		snprintf(buf, len, "--lcores=0@%d,1@%d", cpus[0], cpus[1]);
+	else
+		snprintf(buf, len, "--lcores=(0-1)@(%d)", n ? cpus[0] : 0);
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: perf-ceiling CAPTURE.pcap [--loop N]\n"
+		"Replays the capture at max speed through weir's feeder and ring ethdev into\n"
+		"an RX lcore that only receives and frees; prints JSON on stdout.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "loop", required_argument, NULL, 'L' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct dp_capture cap;
+	static _Atomic int quit;
+	struct weir_config cfg;
+	struct ceil_rx rx;
+	struct dp_replay feed;
+	struct rte_mempool *pool;
+	struct rte_ring *ring;
+	char prefix[64], lcores[64], mem[32], err[512];
+	char *eal_argv[16];
+	int eal_argc = 0, opt, port, off;
+	uint64_t loops = 1;
+	unsigned int rx_lcore;
+	uint32_t room;
+	double t0, t1;
+
+	while ((opt = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+		switch (opt) {
+		case 'L':
+			loops = strtoull(optarg, NULL, 10);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc - 1 || loops == 0) {
+		usage(stderr);
+		return 2;
+	}
+	cfg_defaults(&cfg);
+	if (dp_capture_load(argv[optind], &cap, err, sizeof(err)) != 0) {
+		fprintf(stderr, "perf-ceiling: %s\n", err);
+		return 2;
+	}
+
+	snprintf(prefix, sizeof(prefix), "--file-prefix=perf-ceil-%d", (int)getpid());
+	lcores_arg(lcores, sizeof(lcores));
+	snprintf(mem, sizeof(mem), "-m%u", 64 + cfg.mbufs / 256);
+	eal_argv[eal_argc++] = argv[0];
+	eal_argv[eal_argc++] = "--no-huge";
+	eal_argv[eal_argc++] = mem;
+	eal_argv[eal_argc++] = "--no-pci";
+	eal_argv[eal_argc++] = prefix;
+	eal_argv[eal_argc++] = lcores;
+	eal_argv[eal_argc++] = "--log-level=lib.eal:warning";
+	eal_argv[eal_argc] = NULL;
+	rte_openlog_stream(stderr);
+	if (rte_eal_init(eal_argc, eal_argv) < 0) {
+		fprintf(stderr, "perf-ceiling: EAL init failed: %s\n", rte_strerror(rte_errno));
+		return 1;
+	}
+
+	room = RTE_MBUF_DEFAULT_BUF_SIZE;
+	if (cap.max_len + RTE_PKTMBUF_HEADROOM > room)
+		room = RTE_MIN(cap.max_len + RTE_PKTMBUF_HEADROOM, (uint32_t)UINT16_MAX);
+	pool = rte_pktmbuf_pool_create("ceil_mbufs", cfg.mbufs, 256, 0, (uint16_t)room,
+				       (int)rte_socket_id());
+	off = dp_replay_dynfield_register();
+	ring = rte_ring_create("replay_to_rx", REPLAY_RING, (int)rte_socket_id(),
+			       RING_F_SP_ENQ | RING_F_SC_DEQ);
+	if (pool == NULL || off < 0 || ring == NULL) {
+		fprintf(stderr, "perf-ceiling: setup: %s\n", rte_strerror(rte_errno));
+		return 1;
+	}
+	port = rte_eth_from_rings("net_replay", &ring, 1, &ring, 1, rte_socket_id());
+	if (port < 0 || dp_port_init((uint16_t)port, pool, 1024, err, sizeof(err)) != 0) {
+		fprintf(stderr, "perf-ceiling: port: %s\n", port < 0 ? "rte_eth_from_rings" : err);
+		return 1;
+	}
+
+	memset(&rx, 0, sizeof(rx));
+	rx.port = (uint16_t)port;
+	rx.burst = RTE_MIN(cfg.burst, (unsigned int)RX_BURST_MAX);
+	atomic_init(&rx.input_done, 0);
+	rx_lcore = rte_get_next_lcore(-1, 1, 0);
+	if (rx_lcore >= RTE_MAX_LCORE) {
+		fprintf(stderr, "perf-ceiling: need 2 lcores\n");
+		return 1;
+	}
+	feed = (struct dp_replay){
+		.cap = &cap,
+		.ring = ring,
+		.pool = pool,
+		.dynfield_off = off,
+		.speed_mode = DP_SPEED_MAX,
+		.loops = loops,
+		.quit = &quit,
+	};
+	t0 = mono_s();
+	rte_eal_remote_launch(ceil_rx_loop, &rx, rx_lcore);
+	dp_replay_feed(&feed);
+	atomic_store_explicit(&rx.input_done, 1, memory_order_release);
+	rte_eal_mp_wait_lcore();
+	t1 = mono_s();
+
+	printf("{\"tool\":\"perf-ceiling\",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
+	       ",\"fed\":%" PRIu64 ",\"seconds\":%.6f,\"packets_per_s\":%.1f,\"burst\":%u}\n",
+	       rx.packets, rx.bytes, feed.fed, t1 - t0,
+	       t1 > t0 ? (double)rx.packets / (t1 - t0) : 0.0, rx.burst);
+	dp_port_stop((uint16_t)port);
+	rte_ring_free(ring);
+	rte_mempool_free(pool);
+	dp_capture_free(&cap);
+	rte_eal_cleanup();
+	return rx.packets == feed.fed ? 0 : 1;
+}
