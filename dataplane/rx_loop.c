@@ -120,26 +120,34 @@ rx_flush_worker(struct dp_rx_state *st, unsigned int w)
 	st->n_stage[w] = 0;
 }
 
+/* Stage a record that only carries the watermark (TICK, CLOSE, FLUSH) for worker w. */
+static void
+rx_stage_control(struct dp_rx_state *st, unsigned int w, uint8_t kind)
+{
+	struct dp_rx *rx = st->rx;
+	struct wr_record *r;
+
+	if (st->n_stage[w] == RX_STAGE)
+		rx_flush_worker(st, w);
+	r = (struct wr_record *)(st->stage[w] + st->n_stage[w] * rx->rec_size);
+	memset(r, 0, offsetof(struct wr_record, values));
+	r->kind = kind;
+	r->watermark_ns = st->w;
+	r->rx_tsc = st->burst_tsc;
+	st->n_stage[w]++;
+	st->w_sent[w] = st->w;
+	if (kind == WR_REC_TICK)
+		rx->ctr->v[WR_CTR_TICKS]++;
+}
+
+/* Tell every worker now (flush and end of input). */
 static void
 rx_send_kind(struct dp_rx_state *st, uint8_t kind)
 {
-	struct dp_rx *rx = st->rx;
 	unsigned int w;
 
-	for (w = 0; w < rx->n_workers; w++) {
-		struct wr_record *r;
-
-		if (st->n_stage[w] == RX_STAGE)
-			rx_flush_worker(st, w);
-		r = (struct wr_record *)(st->stage[w] + st->n_stage[w] * rx->rec_size);
-		memset(r, 0, offsetof(struct wr_record, values));
-		r->kind = kind;
-		r->watermark_ns = st->w;
-		r->rx_tsc = st->burst_tsc;
-		st->n_stage[w]++;
-		st->w_sent[w] = st->w;
-		if (kind == WR_REC_TICK)
-			rx->ctr->v[WR_CTR_TICKS]++;
+	for (w = 0; w < st->rx->n_workers; w++) {
+		rx_stage_control(st, w, kind);
 		rx_flush_worker(st, w);
 	}
 }
@@ -384,20 +392,8 @@ rx_burst_end(struct dp_rx_state *st)
 		return;
 	}
 	for (w = 0; w < rx->n_workers; w++) {
-		if (st->w_sent[w] != st->w) {
-			struct wr_record *r;
-
-			if (st->n_stage[w] == RX_STAGE)
-				rx_flush_worker(st, w);
-			r = (struct wr_record *)(st->stage[w] + st->n_stage[w] * rx->rec_size);
-			memset(r, 0, offsetof(struct wr_record, values));
-			r->kind = WR_REC_TICK;
-			r->watermark_ns = st->w;
-			r->rx_tsc = st->burst_tsc;
-			st->n_stage[w]++;
-			st->w_sent[w] = st->w;
-			rx->ctr->v[WR_CTR_TICKS]++;
-		}
+		if (st->w_sent[w] != st->w)
+			rx_stage_control(st, w, WR_REC_TICK);
 		if (st->n_stage[w] != 0)
 			rx_flush_worker(st, w);
 	}
