@@ -23,12 +23,12 @@
 #include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
-#include <rte_log.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
 #include "cfg.h"
 #include "dp.h"
+#include "perf_common.h"
 
 #define RX_BURST_MAX	512
 #define REPLAY_RING	4096	/* as control/ctl_pipeline.c */
@@ -41,15 +41,6 @@ struct ceil_rx {
 	uint64_t bytes;
 	uint64_t polls_idle;
 };
-
-static double
-mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* The whole RX lcore: receive and free, with weir's idle back-off. */
 static int
@@ -123,9 +114,8 @@ main(int argc, char **argv)
 	struct dp_replay feed;
 	struct rte_mempool *pool;
 	struct rte_ring *ring;
-	char prefix[64], lcores[64], mem[32], err[512];
-	char *eal_argv[16];
-	int eal_argc = 0, opt, port, off;
+	char lcores[64], err[512];
+	int opt, port, off;
 	uint64_t loops = 1;
 	unsigned int rx_lcore;
 	uint32_t room;
@@ -136,40 +126,21 @@ main(int argc, char **argv)
 		case 'L':
 			loops = strtoull(optarg, NULL, 10);
 			break;
-		case 'h':
-			usage(stdout);
-			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			return perf_usage_exit(usage, opt == 'h');
 		}
 	}
-	if (optind != argc - 1 || loops == 0) {
-		usage(stderr);
-		return 2;
-	}
+	if (optind != argc - 1 || loops == 0)
+		return perf_usage_exit(usage, 0);
 	cfg_defaults(&cfg);
 	if (dp_capture_load(argv[optind], &cap, err, sizeof(err)) != 0) {
 		fprintf(stderr, "perf-ceiling: %s\n", err);
 		return 2;
 	}
 
-	snprintf(prefix, sizeof(prefix), "--file-prefix=perf-ceil-%d", (int)getpid());
 	lcores_arg(lcores, sizeof(lcores));
-	snprintf(mem, sizeof(mem), "-m%u", 64 + cfg.mbufs / 256);
-	eal_argv[eal_argc++] = argv[0];
-	eal_argv[eal_argc++] = "--no-huge";
-	eal_argv[eal_argc++] = mem;
-	eal_argv[eal_argc++] = "--no-pci";
-	eal_argv[eal_argc++] = prefix;
-	eal_argv[eal_argc++] = lcores;
-	eal_argv[eal_argc++] = "--log-level=lib.eal:warning";
-	eal_argv[eal_argc] = NULL;
-	rte_openlog_stream(stderr);
-	if (rte_eal_init(eal_argc, eal_argv) < 0) {
-		fprintf(stderr, "perf-ceiling: EAL init failed: %s\n", rte_strerror(rte_errno));
+	if (perf_eal_init(argv[0], "perf-ceiling", "ceil", 64 + cfg.mbufs / 256, lcores) != 0)
 		return 1;
-	}
 
 	room = RTE_MBUF_DEFAULT_BUF_SIZE;
 	if (cap.max_len + RTE_PKTMBUF_HEADROOM > room)
@@ -207,12 +178,12 @@ main(int argc, char **argv)
 		.loops = loops,
 		.quit = &quit,
 	};
-	t0 = mono_s();
+	t0 = perf_mono_s();
 	rte_eal_remote_launch(ceil_rx_loop, &rx, rx_lcore);
 	dp_replay_feed(&feed);
 	atomic_store_explicit(&rx.input_done, 1, memory_order_release);
 	rte_eal_mp_wait_lcore();
-	t1 = mono_s();
+	t1 = perf_mono_s();
 
 	printf("{\"tool\":\"perf-ceiling\",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
 	       ",\"fed\":%" PRIu64 ",\"seconds\":%.6f,\"packets_per_s\":%.1f,\"burst\":%u}\n",

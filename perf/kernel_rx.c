@@ -35,6 +35,7 @@
 #include "cfg.h"
 #include "dp_decode.h"
 #include "hdr.h"
+#include "perf_common.h"
 
 #define BATCH		64
 #define DGRAM_MAX	9216
@@ -65,15 +66,6 @@ wall_ns(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static double
-mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* agg_emit_fn: weir hands the result to the sink; the baseline counts it. */
@@ -211,16 +203,14 @@ main(int argc, char **argv)
 	struct weir_config cfg;
 	struct dp_decode_cfg dcfg;
 	struct dp_pkt_meta meta;
-	struct sockaddr_in sa;
 	struct agg_cfg ac;
 	struct pollfd pfd;
-	char prefix[64], lcores[64], mem[32];
-	char *eal_argv[16];
+	char lcores[64];
 	const char *ready = NULL;
 	int64_t clock_start = -1, clock_off = 0;
 	uint64_t count = 0, dgrams = 0, bytes = 0, drops0, first_batch = 0;
 	unsigned long port = 9700;
-	int idle_ms = 1000, wait_ms = 30000, eal_argc = 0, opt, fd, rcvbuf = 64 << 20, i;
+	int idle_ms = 1000, wait_ms = 30000, opt, fd, rcvbuf = 64 << 20, i;
 	double t_first = 0, t_last = 0;
 	cpu_set_t set;
 
@@ -248,19 +238,13 @@ main(int argc, char **argv)
 		case 'c':
 			clock_start = strtoll(optarg, NULL, 10);
 			break;
-		case 'h':
-			usage(stdout);
-			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			return perf_usage_exit(usage, opt == 'h');
 		}
 	}
 	if (optind != argc || port == 0 || port > 65535 || idle_ms <= 0 || wait_ms <= 0 ||
-	    cfg.max_devices == 0) {
-		usage(stderr);
-		return 2;
-	}
+	    cfg.max_devices == 0)
+		return perf_usage_exit(usage, 0);
 
 	/* one lcore, free to float over every CPU we may use */
 	CPU_ZERO(&set);
@@ -277,32 +261,13 @@ main(int argc, char **argv)
 	} else {
 		snprintf(lcores, sizeof(lcores), "-l0");
 	}
-	snprintf(prefix, sizeof(prefix), "--file-prefix=perf-krx-%d", (int)getpid());
 	/* rte_hash: key store + buckets, ~200 bytes per device (ctl_pipeline.c) */
-	snprintf(mem, sizeof(mem), "-m%" PRIu64, 128 + ((uint64_t)cfg.max_devices * 200 >> 20));
-	eal_argv[eal_argc++] = argv[0];
-	eal_argv[eal_argc++] = "--no-huge";
-	eal_argv[eal_argc++] = mem;
-	eal_argv[eal_argc++] = "--no-pci";
-	eal_argv[eal_argc++] = prefix;
-	eal_argv[eal_argc++] = lcores;
-	eal_argv[eal_argc++] = "--log-level=lib.eal:warning";
-	eal_argv[eal_argc] = NULL;
-	rte_openlog_stream(stderr);
-	if (rte_eal_init(eal_argc, eal_argv) < 0) {
-		fprintf(stderr, "perf-kernel-rx: EAL init failed: %s\n", rte_strerror(rte_errno));
+	if (perf_eal_init(argv[0], "perf-kernel-rx", "krx",
+			  128 + ((uint64_t)cfg.max_devices * 200 >> 20), lcores) != 0)
 		return 1;
-	}
 
 	dp_decode_cfg_init(&dcfg, &cfg);
-	memset(&ac, 0, sizeof(ac));
-	ac.name = "krx";
-	ac.socket = (int)rte_socket_id();
-	ac.n_metrics = cfg.n_metrics;
-	ac.size_ns = cfg.size_ns;
-	ac.slide_ns = cfg.slide_ns;
-	ac.lateness_ns = cfg.allowed_lateness_ns;
-	ac.max_devices = cfg.max_devices;
+	perf_agg_cfg(&ac, &cfg, "krx", cfg.max_devices);
 	k.out.emit = krx_emit;
 	k.table = agg_table_create(&ac);
 	k.lat = hdr_create(HDR_HIGHEST, 3);
@@ -318,28 +283,13 @@ main(int argc, char **argv)
 	k.w_sent = INT64_MIN;
 	k.ns_per_tsc = 1e9 / (double)rte_get_tsc_hz();
 
-	fd = socket(AF_INET, SOCK_DGRAM, 0);
-	if (fd < 0) {
-		perror("perf-kernel-rx: socket");
+	fd = perf_udp_socket("perf-kernel-rx", (uint16_t)port, 0, rcvbuf);
+	if (fd < 0)
 		return 1;
-	}
-	/* as root, beyond rmem_max; else the capped SO_RCVBUF */
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) != 0)
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		perror("perf-kernel-rx: bind");
-		return 1;
-	}
+	perf_mmsg_init(msgs, iov, BATCH);
 	for (i = 0; i < BATCH; i++) {
 		iov[i].iov_base = bufs[i];
 		iov[i].iov_len = DGRAM_MAX;
-		memset(&msgs[i], 0, sizeof(msgs[i]));
-		msgs[i].msg_hdr.msg_iov = &iov[i];
-		msgs[i].msg_hdr.msg_iovlen = 1;
 	}
 	drops0 = udp_drops();
 	if (ready != NULL) {
@@ -367,7 +317,7 @@ main(int argc, char **argv)
 		}
 		k.batch_tsc = rte_rdtsc();
 		k.arrival_ns = wall_ns();
-		t_last = mono_s();
+		t_last = perf_mono_s();
 		if (dgrams == 0 && clock_start >= 0)
 			clock_off = clock_start - k.arrival_ns;
 		k.arrival_ns += clock_off;

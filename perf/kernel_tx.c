@@ -20,6 +20,8 @@
 
 #include <pcap/pcap.h>
 
+#include "perf_common.h"
+
 #define BATCH_MAX	1024
 
 struct payloads {
@@ -29,15 +31,6 @@ struct payloads {
 	uint32_t *len;
 	uint64_t n, n_cap;
 };
-
-static double
-mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static uint16_t
 be16(const uint8_t *p)
@@ -142,7 +135,6 @@ main(int argc, char **argv)
 	static struct mmsghdr msgs[BATCH_MAX];
 	static struct iovec iov[BATCH_MAX];
 	struct payloads pl;
-	struct sockaddr_in sa;
 	struct pcap_pkthdr *h;
 	const u_char *frame;
 	char errbuf[PCAP_ERRBUF_SIZE];
@@ -166,19 +158,13 @@ main(int argc, char **argv)
 		case 'b':
 			batch = strtoul(optarg, NULL, 10);
 			break;
-		case 'h':
-			usage(stdout);
-			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			return perf_usage_exit(usage, opt == 'h');
 		}
 	}
 	if (optind != argc - 1 || port == 0 || port > 65535 || cport > 65535 || loops == 0 ||
-	    batch == 0 || batch > BATCH_MAX) {
-		usage(stderr);
-		return 2;
-	}
+	    batch == 0 || batch > BATCH_MAX)
+		return perf_usage_exit(usage, 0);
 
 	pc = pcap_open_offline(argv[optind], errbuf);
 	if (pc == NULL) {
@@ -211,28 +197,12 @@ main(int argc, char **argv)
 		return 1;
 	}
 
-	fd = socket(AF_INET, SOCK_DGRAM, 0);
-	if (fd < 0) {
-		perror("perf-kernel-tx: socket");
+	fd = perf_udp_socket("perf-kernel-tx", (uint16_t)port, 1, sndbuf);
+	if (fd < 0)
 		return 1;
-	}
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf)) != 0)
-		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		perror("perf-kernel-tx: connect");
-		return 1;
-	}
-	for (opt = 0; opt < BATCH_MAX; opt++) {
-		memset(&msgs[opt], 0, sizeof(msgs[opt]));
-		msgs[opt].msg_hdr.msg_iov = &iov[opt];
-		msgs[opt].msg_hdr.msg_iovlen = 1;
-	}
+	perf_mmsg_init(msgs, iov, BATCH_MAX);
 
-	t0 = mono_s();
+	t0 = perf_mono_s();
 	for (loop = 0; loop < loops; loop++) {
 		uint64_t i = 0;
 
@@ -267,7 +237,7 @@ main(int argc, char **argv)
 			i += (uint64_t)r;
 		}
 	}
-	t1 = mono_s();
+	t1 = perf_mono_s();
 	printf("{\"tool\":\"perf-kernel-tx\",\"datagrams\":%" PRIu64 ",\"per_loop\":%" PRIu64
 	       ",\"skipped_frames\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"send_errors\":%" PRIu64
 	       ",\"seconds\":%.6f,\"packets_per_s\":%.1f}\n",

@@ -28,6 +28,7 @@
 #include "dp_decode.h"
 #include "dp_parse.h"
 #include "hdr.h"
+#include "perf_common.h"
 
 #define MIN_SECONDS	0.3	/* each figure: repeat until at least this long */
 #define PAYLOADS_MAX	200000	/* per encoding: enough to leave the L2 cache */
@@ -45,15 +46,6 @@ struct mb_sink {
 };
 
 static double min_seconds = MIN_SECONDS;
-
-static double
-mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static uint64_t
 rng_next(uint64_t *s)
@@ -113,14 +105,14 @@ bench_decoder(const char *name, const char *path, const struct dp_decode_cfg *dc
 	memset(&sink, 0, sizeof(sink));
 	sink.out.emit = mb_emit;
 	meta.shift_ns = 0;
-	t0 = mono_s();
+	t0 = perf_mono_s();
 	do {
 		for (i = 0; i < n; i++) {
 			meta.arrival_ns = pl[i].arrival_ns;
 			dp_decode_payload(dcfg, &meta, pl[i].p, pl[i].n, &sink.out);
 		}
 		reps++;
-		el = mono_s() - t0;
+		el = perf_mono_s() - t0;
 	} while (el < min_seconds);
 	recs = sink.out.records;
 	dgrams = reps * n;
@@ -158,15 +150,8 @@ bench_table(const struct weir_config *c, uint32_t devices, int first)
 	double t0, el;
 	int rc = 0;
 
-	memset(&ac, 0, sizeof(ac));
 	snprintf(name, sizeof(name), "mb%u", devices);
-	ac.name = name;
-	ac.socket = (int)rte_socket_id();
-	ac.n_metrics = c->n_metrics;
-	ac.size_ns = c->size_ns;
-	ac.slide_ns = c->slide_ns;
-	ac.lateness_ns = c->allowed_lateness_ns;
-	ac.max_devices = devices;
+	perf_agg_cfg(&ac, c, name, devices);
 	tab = agg_table_create(&ac);
 	recs = malloc((size_t)devices * rs);
 	order = malloc((size_t)devices * sizeof(*order));
@@ -206,12 +191,12 @@ bench_table(const struct weir_config *c, uint32_t devices, int first)
 		if (agg_table_process(tab, (struct wr_record *)(recs + (size_t)d * rs), mb_window,
 				      NULL) != 0)
 			rc = -1;
-	t0 = mono_s();
+	t0 = perf_mono_s();
 	do {
 		for (i = 0; i < devices; i++)
 			agg_table_process(tab, (struct wr_record *)(recs + i * rs), mb_window, NULL);
 		ops += devices;
-		el = mono_s() - t0;
+		el = perf_mono_s() - t0;
 	} while (el < min_seconds);
 	printf("%s\"%u\":{\"devices\":%u,\"ops\":%" PRIu64 ",\"ns_per_update\":%.2f,"
 	       "\"insert_errors\":%d}", first ? "" : ",", devices, agg_table_devices(tab), ops,
@@ -239,12 +224,12 @@ bench_hdr(void)
 	/* latencies from ~100 ns to ~100 ms, log-spread like real ones */
 	for (i = 0; i < NV; i++)
 		v[i] = (uint64_t)100 << (rng_next(&seed) % 20) | (rng_next(&seed) & 0xff);
-	t0 = mono_s();
+	t0 = perf_mono_s();
 	do {
 		for (i = 0; i < NV; i++)
 			hdr_record(h, v[i]);
 		ops += NV;
-		el = mono_s() - t0;
+		el = perf_mono_s() - t0;
 	} while (el < min_seconds);
 	printf("\"hdr_record_ns\":%.2f,\"hdr_count\":%" PRIu64, el * 1e9 / (double)ops,
 	       hdr_count(h));
@@ -263,12 +248,12 @@ bench_devkey_hash(void)
 
 	for (i = 0; i < NID; i++)
 		len[i] = (uint8_t)snprintf(ids[i], sizeof(ids[i]), "dev-%07" PRIu64, i * 241);
-	t0 = mono_s();
+	t0 = perf_mono_s();
 	do {
 		for (i = 0; i < NID; i++)
 			acc += agg_devkey_hash(ids[i], len[i]);
 		ops += NID;
-		el = mono_s() - t0;
+		el = perf_mono_s() - t0;
 	} while (el < min_seconds);
 	printf("\"devkey_hash_ns\":%.2f,\"devkey_hash_check\":%" PRIu64, el * 1e9 / (double)ops,
 	       acc & 0xff);
@@ -301,10 +286,10 @@ main(int argc, char **argv)
 	struct dp_decode_cfg dcfg;
 	const char *caps[3] = { NULL, NULL, NULL };
 	static const char *const names[3] = { "snr1", "json", "influx" };
-	char devices[256] = "10000,1000000", prefix[64], mem[32];
-	char *eal_argv[16], *tok, *save = NULL;
+	char devices[256] = "10000,1000000";
+	char *tok, *save = NULL;
 	uint64_t max_dev = 0;
-	int eal_argc = 0, opt, first = 1, rc = 0, e;
+	int opt, first = 1, rc = 0, e;
 	unsigned int i;
 
 	while ((opt = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
@@ -324,18 +309,12 @@ main(int argc, char **argv)
 		case 'S':
 			min_seconds = atof(optarg);
 			break;
-		case 'h':
-			usage(stdout);
-			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			return perf_usage_exit(usage, opt == 'h');
 		}
 	}
-	if (optind != argc || !(min_seconds > 0)) {
-		usage(stderr);
-		return 2;
-	}
+	if (optind != argc || !(min_seconds > 0))
+		return perf_usage_exit(usage, 0);
 	{
 		char tmp[256];
 
@@ -343,10 +322,8 @@ main(int argc, char **argv)
 		for (tok = strtok_r(tmp, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 			uint64_t v = strtoull(tok, NULL, 10);
 
-			if (v == 0 || v > 50000000) {
-				usage(stderr);
-				return 2;
-			}
+			if (v == 0 || v > 50000000)
+				return perf_usage_exit(usage, 0);
 			max_dev = RTE_MAX(max_dev, v);
 		}
 	}
@@ -355,21 +332,9 @@ main(int argc, char **argv)
 	for (i = 0; i < cfg.n_udp_ports; i++)
 		dp_port_set_add(&ports, cfg.udp_ports[i]);
 
-	snprintf(prefix, sizeof(prefix), "--file-prefix=perf-mb-%d", (int)getpid());
-	snprintf(mem, sizeof(mem), "-m%" PRIu64, 128 + (max_dev * 200 >> 20));
-	eal_argv[eal_argc++] = argv[0];
-	eal_argv[eal_argc++] = "--no-huge";
-	eal_argv[eal_argc++] = mem;
-	eal_argv[eal_argc++] = "--no-pci";
-	eal_argv[eal_argc++] = prefix;
-	eal_argv[eal_argc++] = "-l0";
-	eal_argv[eal_argc++] = "--log-level=lib.eal:warning";
-	eal_argv[eal_argc] = NULL;
-	rte_openlog_stream(stderr);
-	if (rte_eal_init(eal_argc, eal_argv) < 0) {
-		fprintf(stderr, "perf-microbench: EAL init failed: %s\n", rte_strerror(rte_errno));
+	if (perf_eal_init(argv[0], "perf-microbench", "mb", 128 + (max_dev * 200 >> 20),
+			  "-l0") != 0)
 		return 1;
-	}
 
 	printf("{\"tool\":\"perf-microbench\",\"decode\":{");
 	for (i = 0; i < 3; i++) {

@@ -5,13 +5,10 @@
  * datagram ends in at most one truncated record, and that emitted records
  * hold what the checks promise.
  */
-#include <math.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "dp_decode.h"
+#include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -19,74 +16,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FZ_REC_MIN (16 + 1 + 8)
 
 static struct dp_decode_cfg fz_cfg;
-static uint64_t fz_emitted;
-
-static void
-fz_name(char name[][CFG_NAME_MAX], uint8_t *len, unsigned int *n, const char *s)
-{
-	snprintf(name[*n], CFG_NAME_MAX, "%s", s);
-	len[*n] = (uint8_t)strlen(s);
-	(*n)++;
-}
-
-static void
-fz_init(void)
-{
-	unsigned int i;
-
-	fz_name(fz_cfg.metric, fz_cfg.metric_len, &fz_cfg.n_metrics, "temperature");
-	fz_name(fz_cfg.metric, fz_cfg.metric_len, &fz_cfg.n_metrics, "humidity");
-	fz_name(fz_cfg.metric, fz_cfg.metric_len, &fz_cfg.n_metrics, "pressure");
-	fz_name(fz_cfg.metric, fz_cfg.metric_len, &fz_cfg.n_metrics, "vibration");
-	for (i = 0; i < WR_METRICS_MAX; i++) {
-		fz_cfg.min[i] = -INFINITY;
-		fz_cfg.max[i] = INFINITY;
-	}
-	fz_cfg.min[0] = -50;
-	fz_cfg.max[0] = 150;
-	fz_name(fz_cfg.id_field, fz_cfg.id_field_len, &fz_cfg.n_id_fields, "device_id");
-	fz_name(fz_cfg.id_field, fz_cfg.id_field_len, &fz_cfg.n_id_fields, "sensor_id");
-	fz_cfg.encoding = CFG_ENC_SNR1;
-	fz_cfg.max_future_ns = 300LL * 1000000000LL;
-}
-
-static void
-fz_emit(struct dp_decode_out *out, struct wr_record *r)
-{
-	uint64_t m;
-
-	(void)out;
-	if (r->id_len < 1 || r->id_len > WR_DEVID_MAX || r->present == 0 ||
-	    (r->present >> fz_cfg.n_metrics) != 0 || r->time_ns < 0)
-		abort();
-	for (m = r->present; m != 0; m &= m - 1) {
-		unsigned int i = (unsigned int)__builtin_ctzll(m);
-
-		if (!isfinite(r->values[i]) || r->values[i] < fz_cfg.min[i] ||
-		    r->values[i] > fz_cfg.max[i])
-			abort();
-	}
-	fz_emitted++;
-}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	static struct fz_state st = {
+		.target = "fuzz_snr1", .cfg = &fz_cfg, .checks = FZ_CHECK_TIME,
+	};
+	static struct dp_decode_out out;
 	const struct dp_pkt_meta meta = { .arrival_ns = 1700000000LL * 1000000000LL };
-	struct dp_decode_out out;
-	uint64_t rejected = 0;
-	int i;
 
 	if (fz_cfg.n_metrics == 0)
-		fz_init();
-	memset(&out, 0, sizeof(out));
-	out.emit = fz_emit;
-	fz_emitted = 0;
-	dp_decode_snr1(&fz_cfg, &meta, data, size, &out);
-	for (i = 0; i < WR_REASON_COUNT; i++)
-		rejected += out.rejected[i];
-	if (out.records != fz_emitted + rejected || out.rejected[WR_REASON_TRUNCATED] > 1 ||
-	    out.records > size / FZ_REC_MIN + 1)
-		abort();
+		fz_decode_cfg_make(&fz_cfg, CFG_ENC_SNR1, -50);
+	fz_decode(dp_decode_snr1, &st, &meta, data, size, &out);
+	if (out.rejected[WR_REASON_TRUNCATED] > 1)
+		fz_fail(st.target, "more than one truncated record");
+	if (out.records > size / FZ_REC_MIN + 1)
+		fz_fail(st.target, "more records than the datagram can frame");
 	return 0;
 }

@@ -148,9 +148,13 @@ class Scraper(threading.Thread):
                     w = weirctl_stats(self.build, self.sock)
                     m2, _ = scrape(self.base)
                 except (OSError, urllib.error.URLError, ValueError):
-                    if self.proc.poll() is not None:
-                        break       # the replay ended under us
-                    raise
+                    # weir closes its listeners once the sink is done, a moment
+                    # before the process exits: an error then is the end of the run
+                    try:
+                        self.proc.wait(timeout=15)
+                        break
+                    except subprocess.TimeoutExpired:
+                        raise
                 self.scrapes += [m1, m2]
                 self.brackets.append((m1, w, m2))
                 self.types = types

@@ -16,94 +16,25 @@
 #include <cmocka.h>
 
 #include "dp_decode.h"
+#include "decode_test_util.h"
 
-#define CAP_MAX 16
 #define S_NS 1000000000LL
 #define ARRIVAL (1700000000LL * S_NS)
 #define AT_ARRIVAL INT64_MIN	/* expected time: the arrival time */
-#define M_TEMP 0
-#define M_HUM 1
-#define M_PRES 2
-#define M_VIB 3
-
-/* Emitted records, captured through out->emit. */
-struct cap {
-	struct dp_decode_out out;
-	unsigned int n;
-	struct wr_record rec[CAP_MAX];
-};
-
-static void
-cap_emit(struct dp_decode_out *out, struct wr_record *rec)
-{
-	struct cap *c = out->arg;
-
-	if (c->n < CAP_MAX)
-		c->rec[c->n] = *rec;
-	c->n++;
-}
-
-static void
-cap_init(struct cap *c)
-{
-	memset(c, 0, sizeof(*c));
-	c->out.emit = cap_emit;
-	c->out.arg = c;
-}
-
-static uint64_t
-cap_rejected(const struct cap *c)
-{
-	uint64_t s = 0;
-	int i;
-
-	for (i = 0; i < WR_REASON_COUNT; i++)
-		s += c->out.rejected[i];
-	return s;
-}
-
-static void
-cfg_add(char name[][CFG_NAME_MAX], uint8_t *len, unsigned int *n, const char *s)
-{
-	snprintf(name[*n], CFG_NAME_MAX, "%s", s);
-	len[*n] = (uint8_t)strlen(s);
-	(*n)++;
-}
 
 static void
 make_cfg(struct dp_decode_cfg *c)
 {
-	unsigned int i;
-
-	memset(c, 0, sizeof(*c));
-	cfg_add(c->metric, c->metric_len, &c->n_metrics, "temperature");
-	cfg_add(c->metric, c->metric_len, &c->n_metrics, "humidity");
-	cfg_add(c->metric, c->metric_len, &c->n_metrics, "pressure");
-	cfg_add(c->metric, c->metric_len, &c->n_metrics, "vibration");
-	for (i = 0; i < WR_METRICS_MAX; i++) {
-		c->min[i] = -INFINITY;
-		c->max[i] = INFINITY;
-	}
-	c->min[M_TEMP] = -50;
-	c->max[M_TEMP] = 150;
-	cfg_add(c->id_field, c->id_field_len, &c->n_id_fields, "device_id");
-	cfg_add(c->id_field, c->id_field_len, &c->n_id_fields, "sensor_id");
-	c->encoding = CFG_ENC_INFLUX;
-	c->json_ts_unit = CFG_TS_AUTO;
-	c->influx_precision = CFG_TS_AUTO;
-	c->max_future_ns = 300 * S_NS;
+	fz_decode_cfg_make(c, CFG_ENC_INFLUX, -50);
 }
 
 static const struct dp_pkt_meta meta0 = { .arrival_ns = ARRIVAL, .shift_ns = 0 };
 
 static void
 decode(const struct dp_decode_cfg *cfg, const struct dp_pkt_meta *meta, const char *in,
-       size_t len, struct cap *c)
+       size_t len, struct dtu_cap *c)
 {
-	cap_init(c);
-	dp_decode_influx(cfg, meta, (const uint8_t *)in, len, &c->out);
-	/* every record is either emitted or rejected exactly once */
-	assert_int_equal(c->out.records, c->n + cap_rejected(c));
+	dtu_cap_decode(dp_decode_influx, cfg, meta, (const uint8_t *)in, len, c);
 }
 
 /* One-line cases: emitted with these contents, or rejected for 'reason'. */
@@ -338,7 +269,7 @@ check_case(const struct dp_decode_cfg *cfg, const struct dp_pkt_meta *meta,
 	   const struct lp_case *tc)
 {
 	size_t len = tc->len != 0 ? tc->len : strlen(tc->in);
-	struct cap c;
+	struct dtu_cap c;
 	unsigned int i;
 
 	decode(cfg, meta, tc->in, len, &c);
@@ -407,7 +338,7 @@ test_embedded_nul(void **state)
 	static const char nul_str[] = "w,device_id=d1 note=\"a\0b\",temperature=1";
 	static const char nul_end[] = "w,device_id=d1 temperature=1\0";
 	struct dp_decode_cfg cfg;
-	struct cap c;
+	struct dtu_cap c;
 
 	(void)state;
 	make_cfg(&cfg);
@@ -436,7 +367,7 @@ test_lines(void **state)
 		"w,device_id=d other=1\n"
 		"w,device_id=e vibration=4u 1699999998000000000";
 	struct dp_decode_cfg cfg;
-	struct cap c;
+	struct dtu_cap c;
 
 	(void)state;
 	make_cfg(&cfg);
@@ -464,7 +395,7 @@ test_no_records(void **state)
 {
 	static const char *const in[] = { "# only a comment", "\n\n\n", "#a\n  #b\r\n\t\n", " " };
 	struct dp_decode_cfg cfg;
-	struct cap c;
+	struct dtu_cap c;
 	size_t k;
 
 	(void)state;
@@ -505,7 +436,7 @@ test_precision(void **state)
 		{ CFG_TS_S, "w,device_id=a temperature=1 -1", WR_REASON_BAD_TIMESTAMP, 0 },
 	};
 	struct dp_decode_cfg cfg;
-	struct cap c;
+	struct dtu_cap c;
 	size_t k;
 
 	(void)state;
@@ -532,7 +463,7 @@ test_shift(void **state)
 	struct dp_pkt_meta meta = { .arrival_ns = ARRIVAL + 3600 * S_NS,
 				    .shift_ns = 3600 * S_NS };
 	struct dp_decode_cfg cfg;
-	struct cap c;
+	struct dtu_cap c;
 
 	(void)state;
 	make_cfg(&cfg);
@@ -548,13 +479,13 @@ test_escaped_names(void **state)
 {
 	static const char in[] = "w,site\\ id=s\\=1,x\\,y=z wind\\ speed=5,a\\=b=6 1\n";
 	struct dp_decode_cfg cfg;
-	struct cap c;
+	struct dtu_cap c;
 
 	(void)state;
 	make_cfg(&cfg);
-	cfg_add(cfg.metric, cfg.metric_len, &cfg.n_metrics, "wind speed");
-	cfg_add(cfg.metric, cfg.metric_len, &cfg.n_metrics, "a=b");
-	cfg_add(cfg.id_field, cfg.id_field_len, &cfg.n_id_fields, "site id");
+	fz_name_add(cfg.metric, cfg.metric_len, &cfg.n_metrics, "wind speed");
+	fz_name_add(cfg.metric, cfg.metric_len, &cfg.n_metrics, "a=b");
+	fz_name_add(cfg.id_field, cfg.id_field_len, &cfg.n_id_fields, "site id");
 	decode(&cfg, &meta0, in, sizeof(in) - 1, &c);
 	assert_int_equal(c.n, 1);
 	assert_int_equal(c.rec[0].id_len, 3);
@@ -570,7 +501,7 @@ test_long_number(void **state)
 {
 	char in[2048];
 	struct dp_decode_cfg cfg;
-	struct cap c;
+	struct dtu_cap c;
 	int n;
 
 	(void)state;

@@ -16,90 +16,30 @@
 #include <cmocka.h>
 
 #include "dp_decode.h"
+#include "decode_test_util.h"
 
 #define SEC		1000000000LL
 #define TS		(1755434096LL * SEC)	/* 2025-08-17T12:34:56Z */
 #define ARR		(1755434100LL * SEC)	/* arrival: 2025-08-17T12:35:00Z */
-#define CAP_MAX		64
-
-struct cap {
-	unsigned int n;
-	struct wr_record rec[CAP_MAX];
-};
 
 static struct dp_decode_cfg cfg;
 static struct dp_pkt_meta meta = { .arrival_ns = ARR, .shift_ns = 0 };
-static struct dp_decode_out out;
-static struct cap cap;
-
-static void
-cap_emit(struct dp_decode_out *o, struct wr_record *rec)
-{
-	struct cap *c = o->arg;
-
-	if (c->n < CAP_MAX)
-		c->rec[c->n] = *rec;
-	c->n++;
-}
-
-static void
-cfg_build(void)
-{
-	static const char *const metrics[] = { "temperature", "humidity", "pressure", "vibration" };
-	static const char *const ids[] = { "device_id", "sensor_id" };
-	unsigned int i;
-
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.n_metrics = 4;
-	for (i = 0; i < 4; i++) {
-		snprintf(cfg.metric[i], sizeof(cfg.metric[i]), "%s", metrics[i]);
-		cfg.metric_len[i] = (uint8_t)strlen(metrics[i]);
-		cfg.min[i] = -INFINITY;
-		cfg.max[i] = INFINITY;
-	}
-	cfg.min[0] = -60;
-	cfg.max[0] = 150;
-	cfg.n_id_fields = 2;
-	for (i = 0; i < 2; i++) {
-		snprintf(cfg.id_field[i], sizeof(cfg.id_field[i]), "%s", ids[i]);
-		cfg.id_field_len[i] = (uint8_t)strlen(ids[i]);
-	}
-	cfg.encoding = CFG_ENC_AUTO;
-	cfg.json_ts_unit = CFG_TS_AUTO;
-	cfg.influx_precision = CFG_TS_AUTO;
-	cfg.max_future_ns = 300 * SEC;
-}
+static struct dtu_cap cap;
 
 static int
 setup(void **state)
 {
 	(void)state;
-	cfg_build();
+	fz_decode_cfg_make(&cfg, CFG_ENC_AUTO, -60);
 	return 0;
-}
-
-static uint64_t
-rejected_total(void)
-{
-	uint64_t s = 0;
-	unsigned int i;
-
-	for (i = 0; i < WR_REASON_COUNT; i++)
-		s += out.rejected[i];
-	return s;
 }
 
 /* Decode n bytes with dp_decode_json; checks the counting invariant. */
 static void
 decode_n(const char *in, size_t n)
 {
-	memset(&out, 0, sizeof(out));
-	memset(&cap, 0, sizeof(cap));
-	out.emit = cap_emit;
-	out.arg = &cap;
-	dp_decode_json(&cfg, &meta, (const uint8_t *)in, n, &out);
-	assert_int_equal(out.records, cap.n + rejected_total());
-	assert_true(cap.n <= CAP_MAX);
+	dtu_cap_decode(dp_decode_json, &cfg, &meta, (const uint8_t *)in, n, &cap);
+	assert_true(cap.n <= DTU_CAP_MAX);
 }
 
 static void
@@ -117,9 +57,10 @@ expect_counts(const char *what, unsigned int emitted, const uint64_t *rej)
 	if (cap.n != emitted)
 		fail_msg("%s: emitted %u, want %u", what, cap.n, emitted);
 	for (i = 0; i < WR_REASON_COUNT; i++)
-		if (out.rejected[i] != rej[i])
+		if (cap.out.rejected[i] != rej[i])
 			fail_msg("%s: %s = %llu, want %llu", what, wr_reason_name((int)i),
-				 (unsigned long long)out.rejected[i], (unsigned long long)rej[i]);
+				 (unsigned long long)cap.out.rejected[i],
+				 (unsigned long long)rej[i]);
 }
 
 static void
@@ -389,8 +330,8 @@ test_single_vectors(void **state)
 		uint64_t rej[WR_REASON_COUNT] = { 0 };
 
 		decode(v->in);
-		if (out.records != 1)
-			fail_msg("%s: %llu records", v->in, (unsigned long long)out.records);
+		if (cap.out.records != 1)
+			fail_msg("%s: %llu records", v->in, (unsigned long long)cap.out.records);
 		if (v->reason == WR_REASON_NONE) {
 			expect_counts(v->in, 1, rej);
 			expect_rec(v->in, 0, v->id, v->t, v->present, v->v);
@@ -691,7 +632,7 @@ test_multiline(void **state)
 	rej[WR_REASON_NO_METRICS] = 1;
 	rej[WR_REASON_OUT_OF_RANGE] = 1;
 	expect_counts("every reason", 2, rej);
-	assert_int_equal(out.records, 9);
+	assert_int_equal(cap.out.records, 9);
 }
 
 static void
@@ -827,16 +768,16 @@ test_prefixes(void **state)
 	for (n = 1; n < sizeof(full) - 1; n++) {
 		memcpy(buf, full, n);
 		decode_n(buf, n);
-		assert_int_equal(out.records, 1);
-		assert_int_equal(out.rejected[WR_REASON_BAD_JSON], 1);
+		assert_int_equal(cap.out.records, 1);
+		assert_int_equal(cap.out.rejected[WR_REASON_BAD_JSON], 1);
 	}
 	decode_n(full, sizeof(full) - 1);
 	assert_int_equal(cap.n, 1);
 	assert_int_equal(cap.rec[0].time_ns, TS - 3600 * SEC + SEC / 2);
 	for (n = 1; n < sizeof(arr) - 1; n++) {
 		decode_n(arr, n);
-		assert_int_equal(out.records, 1);
-		assert_int_equal(out.rejected[WR_REASON_BAD_JSON], 1);
+		assert_int_equal(cap.out.records, 1);
+		assert_int_equal(cap.out.rejected[WR_REASON_BAD_JSON], 1);
 	}
 }
 
@@ -849,11 +790,8 @@ test_dispatch(void **state)
 	uint64_t rej[WR_REASON_COUNT] = { 0 };
 
 	(void)state;
-	memset(&out, 0, sizeof(out));
-	memset(&cap, 0, sizeof(cap));
-	out.emit = cap_emit;
-	out.arg = &cap;
-	dp_decode_payload(&cfg, &meta, (const uint8_t *)in, sizeof(in) - 1, &out);
+	dtu_cap_init(&cap);
+	dp_decode_payload(&cfg, &meta, (const uint8_t *)in, sizeof(in) - 1, &cap.out);
 	expect_counts("dispatch", 1, rej);
 	expect_rec("dispatch", 0, "a", ARR, 1, v);
 }

@@ -16,61 +16,16 @@
 #include <cmocka.h>
 
 #include "dp_decode.h"
+#include "decode_test_util.h"
 
-#define CAP_MAX 16
 #define MS_NS 1000000LL
 #define ARRIVAL_MS 1700000000000LL
 #define T0_MS 1699999999000LL
-#define M_TEMP 0
-#define M_HUM 1
-#define M_PRES 2
-#define M_VIB 3
-
-struct cap {
-	struct dp_decode_out out;
-	unsigned int n;
-	struct wr_record rec[CAP_MAX];
-};
-
-static void
-cap_emit(struct dp_decode_out *out, struct wr_record *rec)
-{
-	struct cap *c = out->arg;
-
-	if (c->n < CAP_MAX)
-		c->rec[c->n] = *rec;
-	c->n++;
-}
-
-static void
-cfg_add(char name[][CFG_NAME_MAX], uint8_t *len, unsigned int *n, const char *s)
-{
-	snprintf(name[*n], CFG_NAME_MAX, "%s", s);
-	len[*n] = (uint8_t)strlen(s);
-	(*n)++;
-}
 
 static void
 make_cfg(struct dp_decode_cfg *c)
 {
-	unsigned int i;
-
-	memset(c, 0, sizeof(*c));
-	cfg_add(c->metric, c->metric_len, &c->n_metrics, "temperature");
-	cfg_add(c->metric, c->metric_len, &c->n_metrics, "humidity");
-	cfg_add(c->metric, c->metric_len, &c->n_metrics, "pressure");
-	cfg_add(c->metric, c->metric_len, &c->n_metrics, "vibration");
-	for (i = 0; i < WR_METRICS_MAX; i++) {
-		c->min[i] = -INFINITY;
-		c->max[i] = INFINITY;
-	}
-	c->min[M_TEMP] = -50;
-	c->max[M_TEMP] = 150;
-	cfg_add(c->id_field, c->id_field_len, &c->n_id_fields, "device_id");
-	cfg_add(c->id_field, c->id_field_len, &c->n_id_fields, "sensor_id");
-	c->encoding = CFG_ENC_SNR1;
-	c->influx_precision = CFG_TS_AUTO;
-	c->max_future_ns = 300 * 1000 * MS_NS;
+	fz_decode_cfg_make(c, CFG_ENC_SNR1, -50);
 }
 
 static const struct dp_pkt_meta meta0 = { .arrival_ns = ARRIVAL_MS * MS_NS, .shift_ns = 0 };
@@ -150,18 +105,9 @@ static uint8_t buf[8192];
 
 static void
 decode(const struct dp_decode_cfg *cfg, const struct dp_pkt_meta *meta, const uint8_t *p,
-       size_t n, struct cap *c)
+       size_t n, struct dtu_cap *c)
 {
-	uint64_t rej = 0;
-	int i;
-
-	memset(c, 0, sizeof(*c));
-	c->out.emit = cap_emit;
-	c->out.arg = c;
-	dp_decode_snr1(cfg, meta, p, n, &c->out);
-	for (i = 0; i < WR_REASON_COUNT; i++)
-		rej += c->out.rejected[i];
-	assert_int_equal(c->out.records, c->n + rej);
+	dtu_cap_decode(dp_decode_snr1, cfg, meta, p, n, c);
 }
 
 static void
@@ -170,7 +116,7 @@ test_good_record(void **state)
 	struct rec r = GOOD("dev-1", { M_TEMP, 0, 21.5f }, { M_HUM, 0, 0.1f },
 			    { M_VIB, 0, -3.25f });
 	struct dp_decode_cfg cfg;
-	struct cap c;
+	struct dtu_cap c;
 	size_t n;
 
 	(void)state;
@@ -200,7 +146,7 @@ test_back_to_back_unaligned(void **state)
 	struct rec b = GOOD("bb", { M_PRES, 0, 1013.25f }, { M_HUM, 0, 55.0f });
 	struct rec d = GOOD("ccc", { M_VIB, 0, 0.5f });
 	struct dp_decode_cfg cfg;
-	struct cap c;
+	struct dtu_cap c;
 	size_t n, off;
 
 	(void)state;
@@ -232,7 +178,7 @@ test_limits(void **state)
 		"0123456789012345678901234567890123456789012345678901234567890123";
 	struct rec r = GOOD(id64, { M_TEMP, 0, 1.0f });
 	struct dp_decode_cfg cfg;
-	struct cap c;
+	struct dtu_cap c;
 	unsigned int k;
 	size_t n;
 
@@ -249,7 +195,7 @@ test_limits(void **state)
 		char name[16];
 
 		snprintf(name, sizeof(name), "m%u", k);
-		cfg_add(cfg.metric, cfg.metric_len, &cfg.n_metrics, name);
+		fz_name_add(cfg.metric, cfg.metric_len, &cfg.n_metrics, name);
 		cfg.min[k] = -INFINITY;
 		cfg.max[k] = INFINITY;
 	}
@@ -386,7 +332,7 @@ test_second_record(void **state)
 	struct rec first = GOOD("first", { M_TEMP, 0, 20.0f });
 	struct rec third = GOOD("third", { M_HUM, 0, 30.0f });
 	struct dp_decode_cfg cfg;
-	struct cap c;
+	struct dtu_cap c;
 	size_t k;
 
 	(void)state;
@@ -432,7 +378,7 @@ test_alone(void **state)
 		{ "w,device_id=a temperature=1", 27, WR_REASON_BAD_BINARY },
 	};
 	struct dp_decode_cfg cfg;
-	struct cap c;
+	struct dtu_cap c;
 	size_t k;
 
 	(void)state;
@@ -452,7 +398,7 @@ test_shift(void **state)
 	struct dp_pkt_meta meta = { .arrival_ns = (ARRIVAL_MS + 3600000) * MS_NS,
 				    .shift_ns = 3600000 * MS_NS };
 	struct dp_decode_cfg cfg;
-	struct cap c;
+	struct dtu_cap c;
 	size_t n;
 
 	(void)state;

@@ -189,6 +189,38 @@ fb_done(struct fb *f)
 		set16(f, f->ip + 4, (uint16_t)(f->len - f->ip - 40));
 }
 
+/* Ethernet, then an IPv4 header (fb_ipv4's arguments). */
+static void
+v4_frame(struct fb *f, uint8_t proto, uint16_t frag, unsigned int opt_words)
+{
+	fb_eth(f, ET_IPV4);
+	fb_ipv4(f, proto, frag, opt_words);
+}
+
+/* Ethernet, then an IPv6 header announcing nh. */
+static void
+v6_frame(struct fb *f, uint8_t nh)
+{
+	fb_eth(f, ET_IPV6);
+	fb_ipv6(f, nh);
+}
+
+/* UDP from port 40000 with n bytes of PAYLOAD, and the IP lengths fixed up. */
+static void
+fb_udp_done(struct fb *f, uint16_t dport, uint32_t n)
+{
+	fb_udp(f, 40000, dport, PAYLOAD, n);
+	fb_done(f);
+}
+
+/* n bytes of PAYLOAD as the IP payload (no UDP header), lengths fixed up. */
+static void
+fb_raw_done(struct fb *f, uint32_t n)
+{
+	put_bytes(f, PAYLOAD, n);
+	fb_done(f);
+}
+
 /* Ethernet minimum frame: padding after the IP datagram. */
 static void
 fb_pad(struct fb *f, uint32_t to)
@@ -278,19 +310,15 @@ assert_prefixes_malformed(const struct fb *f)
 static void
 v4_udp(struct fb *f, uint16_t dport)
 {
-	fb_eth(f, ET_IPV4);
-	fb_ipv4(f, P_UDP, 0, 0);
-	fb_udp(f, 40000, dport, PAYLOAD, PAYLOAD_LEN);
-	fb_done(f);
+	v4_frame(f, P_UDP, 0, 0);
+	fb_udp_done(f, dport, PAYLOAD_LEN);
 }
 
 static void
 v6_udp(struct fb *f, uint16_t dport)
 {
-	fb_eth(f, ET_IPV6);
-	fb_ipv6(f, P_UDP);
-	fb_udp(f, 40000, dport, PAYLOAD, PAYLOAD_LEN);
-	fb_done(f);
+	v6_frame(f, P_UDP);
+	fb_udp_done(f, dport, PAYLOAD_LEN);
 }
 
 /* ---- valid datagrams ---- */
@@ -328,16 +356,14 @@ test_vlan(void **state)
 	fb_eth(&f, ET_VLAN);
 	fb_vlan(&f, 10, ET_IPV4);
 	fb_ipv4(&f, P_UDP, 0, 0);
-	fb_udp(&f, 40000, PORT_A, PAYLOAD, PAYLOAD_LEN);
-	fb_done(&f);
+	fb_udp_done(&f, PORT_A, PAYLOAD_LEN);
 	assert_datagram(&f, PORT_A, PAYLOAD_LEN);
 	assert_prefixes_malformed(&f);
 
 	fb_eth(&f, ET_VLAN);
 	fb_vlan(&f, 10, ET_IPV6);
 	fb_ipv6(&f, P_UDP);
-	fb_udp(&f, 40000, PORT_A, PAYLOAD, PAYLOAD_LEN);
-	fb_done(&f);
+	fb_udp_done(&f, PORT_A, PAYLOAD_LEN);
 	assert_datagram(&f, PORT_A, PAYLOAD_LEN);
 }
 
@@ -354,8 +380,7 @@ test_qinq(void **state)
 		fb_vlan(&f, 100, ET_VLAN);
 		fb_vlan(&f, 10, ET_IPV4);
 		fb_ipv4(&f, P_UDP, 0, 0);
-		fb_udp(&f, 40000, PORT_A, PAYLOAD, PAYLOAD_LEN);
-		fb_done(&f);
+		fb_udp_done(&f, PORT_A, PAYLOAD_LEN);
 		assert_datagram(&f, PORT_A, PAYLOAD_LEN);
 		assert_prefixes_malformed(&f);
 	}
@@ -369,10 +394,8 @@ test_v4_options(void **state)
 
 	(void)state;
 	for (words = 1; words <= 10; words++) {
-		fb_eth(&f, ET_IPV4);
-		fb_ipv4(&f, P_UDP, 0, words);
-		fb_udp(&f, 40000, PORT_A, PAYLOAD, PAYLOAD_LEN);
-		fb_done(&f);
+		v4_frame(&f, P_UDP, 0, words);
+		fb_udp_done(&f, PORT_A, PAYLOAD_LEN);
 		assert_datagram(&f, PORT_A, PAYLOAD_LEN);
 		assert_prefixes_malformed(&f);
 	}
@@ -384,13 +407,11 @@ test_v6_ext_headers(void **state)
 	struct fb f;
 
 	(void)state;
-	fb_eth(&f, ET_IPV6);
-	fb_ipv6(&f, P_HOP);
+	v6_frame(&f, P_HOP);
 	fb_ext6(&f, P_ROUTING, 0);
 	fb_ext6(&f, P_DSTOPTS, 2);
 	fb_ext6(&f, P_UDP, 1);
-	fb_udp(&f, 40000, PORT_A, PAYLOAD, PAYLOAD_LEN);
-	fb_done(&f);
+	fb_udp_done(&f, PORT_A, PAYLOAD_LEN);
 	assert_datagram(&f, PORT_A, PAYLOAD_LEN);
 	assert_prefixes_malformed(&f);
 }
@@ -402,17 +423,13 @@ test_padding_trimmed(void **state)
 
 	(void)state;
 	/* 2-byte payload: the frame is padded to the Ethernet minimum */
-	fb_eth(&f, ET_IPV4);
-	fb_ipv4(&f, P_UDP, 0, 0);
-	fb_udp(&f, 40000, PORT_A, PAYLOAD, 2);
-	fb_done(&f);
+	v4_frame(&f, P_UDP, 0, 0);
+	fb_udp_done(&f, PORT_A, 2);
 	fb_pad(&f, 60);
 	assert_datagram(&f, PORT_A, 2);
 
-	fb_eth(&f, ET_IPV6);
-	fb_ipv6(&f, P_UDP);
-	fb_udp(&f, 40000, PORT_A, PAYLOAD, 2);
-	fb_done(&f);
+	v6_frame(&f, P_UDP);
+	fb_udp_done(&f, PORT_A, 2);
 	fb_pad(&f, 100);
 	assert_datagram(&f, PORT_A, 2);
 
@@ -431,10 +448,8 @@ test_empty_payload(void **state)
 	struct fb f;
 
 	(void)state;
-	fb_eth(&f, ET_IPV4);
-	fb_ipv4(&f, P_UDP, 0, 0);
-	fb_udp(&f, 40000, PORT_A, PAYLOAD, 0);
-	fb_done(&f);
+	v4_frame(&f, P_UDP, 0, 0);
+	fb_udp_done(&f, PORT_A, 0);
 	assert_datagram(&f, PORT_A, 0);
 	fb_pad(&f, 60);
 	assert_datagram(&f, PORT_A, 0);
@@ -501,16 +516,13 @@ test_malformed_v4(void **state)
 	set16(&f, f.ip + 4, 8);
 	assert_int_equal(parse_class(&f), DP_PKT_MALFORMED);
 	/* options longer than the frame */
-	fb_eth(&f, ET_IPV4);
-	fb_ipv4(&f, P_UDP, 0, 10);
+	v4_frame(&f, P_UDP, 0, 10);
 	f.len = f.ip + 40;
 	set16(&f, f.ip + 2, 40);
 	assert_int_equal(parse_class(&f), DP_PKT_MALFORMED);
 	/* total length below the header length */
-	fb_eth(&f, ET_IPV4);
-	fb_ipv4(&f, P_UDP, 0, 2);
-	fb_udp(&f, 40000, PORT_A, PAYLOAD, PAYLOAD_LEN);
-	fb_done(&f);
+	v4_frame(&f, P_UDP, 0, 2);
+	fb_udp_done(&f, PORT_A, PAYLOAD_LEN);
 	set16(&f, f.ip + 2, 27);
 	assert_int_equal(parse_class(&f), DP_PKT_MALFORMED);
 	set16(&f, f.ip + 2, 0);
@@ -522,8 +534,7 @@ test_malformed_v4(void **state)
 	set16(&f, f.ip + 2, 0xffff);
 	assert_int_equal(parse_class(&f), DP_PKT_MALFORMED);
 	/* the malformed checks come before the protocol check */
-	fb_eth(&f, ET_IPV4);
-	fb_ipv4(&f, P_TCP, 0, 0);
+	v4_frame(&f, P_TCP, 0, 0);
 	f.b[f.ip] = 0x43;
 	assert_int_equal(parse_class(&f), DP_PKT_MALFORMED);
 }
@@ -547,34 +558,29 @@ test_malformed_v6(void **state)
 	set16(&f, f.ip + 4, (uint16_t)(f.len - f.ip - 40 + 1));
 	assert_int_equal(parse_class(&f), DP_PKT_MALFORMED);
 	/* extension header longer than the payload */
-	fb_eth(&f, ET_IPV6);
-	fb_ipv6(&f, P_HOP);
+	v6_frame(&f, P_HOP);
 	fb_ext6(&f, P_UDP, 0);
 	fb_done(&f);
 	f.b[f.ip + 41] = 1;
 	assert_int_equal(parse_class(&f), DP_PKT_MALFORMED);
 	/* extension header cut before its 8 bytes */
-	fb_eth(&f, ET_IPV6);
-	fb_ipv6(&f, P_DSTOPTS);
+	v6_frame(&f, P_DSTOPTS);
 	put16(&f, (P_UDP << 8) | 0);
 	put16(&f, 0);
 	fb_done(&f);
 	assert_int_equal(parse_class(&f), DP_PKT_MALFORMED);
 	/* routing header, then nothing */
-	fb_eth(&f, ET_IPV6);
-	fb_ipv6(&f, P_ROUTING);
+	v6_frame(&f, P_ROUTING);
 	fb_done(&f);
 	assert_int_equal(parse_class(&f), DP_PKT_MALFORMED);
 	/* fragment header cut */
-	fb_eth(&f, ET_IPV6);
-	fb_ipv6(&f, P_FRAG);
+	v6_frame(&f, P_FRAG);
 	fb_frag6(&f, P_UDP, 0, 1);
 	f.len -= 1;
 	fb_done(&f);
 	assert_int_equal(parse_class(&f), DP_PKT_MALFORMED);
 	/* jumbogram: payload length 0, the length sits in a hop-by-hop option */
-	fb_eth(&f, ET_IPV6);
-	fb_ipv6(&f, P_HOP);
+	v6_frame(&f, P_HOP);
 	put8(&f, P_UDP);
 	put8(&f, 0);
 	put8(&f, 0xc2);
@@ -642,8 +648,7 @@ test_ignored_l2(void **state)
 	/* ... even when it carries what would be a valid IPv4 header */
 	fb_eth(&f, 46);
 	fb_ipv4(&f, P_UDP, 0, 0);
-	fb_udp(&f, 40000, PORT_A, PAYLOAD, PAYLOAD_LEN);
-	fb_done(&f);
+	fb_udp_done(&f, PORT_A, PAYLOAD_LEN);
 	assert_int_equal(parse_class(&f), DP_PKT_IGNORED);
 	/* three tags */
 	fb_eth(&f, ET_QINQ);
@@ -651,8 +656,7 @@ test_ignored_l2(void **state)
 	fb_vlan(&f, 10, ET_VLAN);
 	fb_vlan(&f, 1, ET_IPV4);
 	fb_ipv4(&f, P_UDP, 0, 0);
-	fb_udp(&f, 40000, PORT_A, PAYLOAD, PAYLOAD_LEN);
-	fb_done(&f);
+	fb_udp_done(&f, PORT_A, PAYLOAD_LEN);
 	assert_int_equal(parse_class(&f), DP_PKT_IGNORED);
 }
 
@@ -664,40 +668,30 @@ test_ignored_l3_l4(void **state)
 	size_t i;
 
 	(void)state;
-	fb_eth(&f, ET_IPV4);
-	fb_ipv4(&f, P_TCP, 0, 0);
-	put_bytes(&f, PAYLOAD, PAYLOAD_LEN);
-	fb_done(&f);
+	v4_frame(&f, P_TCP, 0, 0);
+	fb_raw_done(&f, PAYLOAD_LEN);
 	assert_int_equal(parse_class(&f), DP_PKT_IGNORED);
-	fb_eth(&f, ET_IPV4);
-	fb_ipv4(&f, P_ICMP, 0, 0);
-	put_bytes(&f, PAYLOAD, 8);
-	fb_done(&f);
+	v4_frame(&f, P_ICMP, 0, 0);
+	fb_raw_done(&f, 8);
 	assert_int_equal(parse_class(&f), DP_PKT_IGNORED);
 	/* TCP too short to hold a UDP header: still ignored, not malformed */
-	fb_eth(&f, ET_IPV4);
-	fb_ipv4(&f, P_TCP, 0, 0);
+	v4_frame(&f, P_TCP, 0, 0);
 	fb_done(&f);
 	assert_int_equal(parse_class(&f), DP_PKT_IGNORED);
 
 	for (i = 0; i < sizeof(v6_next); i++) {
-		fb_eth(&f, ET_IPV6);
-		fb_ipv6(&f, v6_next[i]);
-		put_bytes(&f, PAYLOAD, 20);
-		fb_done(&f);
+		v6_frame(&f, v6_next[i]);
+		fb_raw_done(&f, 20);
 		assert_int_equal(parse_class(&f), DP_PKT_IGNORED);
 	}
 	/* no-next-header with payload length 0 */
-	fb_eth(&f, ET_IPV6);
-	fb_ipv6(&f, P_NONE);
+	v6_frame(&f, P_NONE);
 	fb_done(&f);
 	assert_int_equal(parse_class(&f), DP_PKT_IGNORED);
 	/* TCP behind extension headers */
-	fb_eth(&f, ET_IPV6);
-	fb_ipv6(&f, P_HOP);
+	v6_frame(&f, P_HOP);
 	fb_ext6(&f, P_TCP, 0);
-	put_bytes(&f, PAYLOAD, 20);
-	fb_done(&f);
+	fb_raw_done(&f, 20);
 	assert_int_equal(parse_class(&f), DP_PKT_IGNORED);
 }
 
@@ -727,39 +721,27 @@ test_ignored_fragments(void **state)
 
 	(void)state;
 	/* non-UDP fragments, first and later */
-	fb_eth(&f, ET_IPV4);
-	fb_ipv4(&f, P_TCP, 0x2000, 0);
-	put_bytes(&f, PAYLOAD, 24);
-	fb_done(&f);
+	v4_frame(&f, P_TCP, 0x2000, 0);
+	fb_raw_done(&f, 24);
 	assert_int_equal(parse_class(&f), DP_PKT_IGNORED);
-	fb_eth(&f, ET_IPV4);
-	fb_ipv4(&f, P_ICMP, 0x0003, 0);
-	put_bytes(&f, PAYLOAD, 24);
-	fb_done(&f);
+	v4_frame(&f, P_ICMP, 0x0003, 0);
+	fb_raw_done(&f, 24);
 	assert_int_equal(parse_class(&f), DP_PKT_IGNORED);
-	fb_eth(&f, ET_IPV6);
-	fb_ipv6(&f, P_FRAG);
+	v6_frame(&f, P_FRAG);
 	fb_frag6(&f, P_TCP, 0, 1);
-	put_bytes(&f, PAYLOAD, 24);
-	fb_done(&f);
+	fb_raw_done(&f, 24);
 	assert_int_equal(parse_class(&f), DP_PKT_IGNORED);
-	fb_eth(&f, ET_IPV6);
-	fb_ipv6(&f, P_FRAG);
+	v6_frame(&f, P_FRAG);
 	fb_frag6(&f, P_TCP, 3, 0);
-	put_bytes(&f, PAYLOAD, 24);
-	fb_done(&f);
+	fb_raw_done(&f, 24);
 	assert_int_equal(parse_class(&f), DP_PKT_IGNORED);
 	/* first UDP fragment to a port we do not serve */
-	fb_eth(&f, ET_IPV4);
-	fb_ipv4(&f, P_UDP, 0x2000, 0);
-	fb_udp(&f, 40000, PORT_OTHER, PAYLOAD, PAYLOAD_LEN);
-	fb_done(&f);
+	v4_frame(&f, P_UDP, 0x2000, 0);
+	fb_udp_done(&f, PORT_OTHER, PAYLOAD_LEN);
 	assert_int_equal(parse_class(&f), DP_PKT_IGNORED);
-	fb_eth(&f, ET_IPV6);
-	fb_ipv6(&f, P_FRAG);
+	v6_frame(&f, P_FRAG);
 	fb_frag6(&f, P_UDP, 0, 1);
-	fb_udp(&f, 40000, PORT_OTHER, PAYLOAD, PAYLOAD_LEN);
-	fb_done(&f);
+	fb_udp_done(&f, PORT_OTHER, PAYLOAD_LEN);
 	assert_int_equal(parse_class(&f), DP_PKT_IGNORED);
 }
 
@@ -785,42 +767,31 @@ test_fragments_v4(void **state)
 
 	(void)state;
 	/* first fragment: MF set, offset 0; UDP length is the whole datagram's */
-	fb_eth(&f, ET_IPV4);
-	fb_ipv4(&f, P_UDP, 0x2000, 0);
-	fb_udp(&f, 40000, PORT_A, PAYLOAD, 16);
-	fb_done(&f);
+	v4_frame(&f, P_UDP, 0x2000, 0);
+	fb_udp_done(&f, PORT_A, 16);
 	set16(&f, f.udp + 4, 3000);
 	assert_fragment(&f, PORT_A);
 	/* DF does not make a fragment */
-	fb_eth(&f, ET_IPV4);
-	fb_ipv4(&f, P_UDP, 0x4000, 0);
-	fb_udp(&f, 40000, PORT_A, PAYLOAD, PAYLOAD_LEN);
-	fb_done(&f);
+	v4_frame(&f, P_UDP, 0x4000, 0);
+	fb_udp_done(&f, PORT_A, PAYLOAD_LEN);
 	assert_datagram(&f, PORT_A, PAYLOAD_LEN);
 	/* middle fragment: MF and offset; the bytes are not a UDP header */
-	fb_eth(&f, ET_IPV4);
-	fb_ipv4(&f, P_UDP, 0x2000 | 185, 0);
-	put_bytes(&f, PAYLOAD, 24);
-	fb_done(&f);
+	v4_frame(&f, P_UDP, 0x2000 | 185, 0);
+	fb_raw_done(&f, 24);
 	assert_fragment(&f, 0);
 	/* last fragment: offset only, even a tiny one */
-	fb_eth(&f, ET_IPV4);
-	fb_ipv4(&f, P_UDP, 370, 0);
-	put_bytes(&f, PAYLOAD, 3);
-	fb_done(&f);
+	v4_frame(&f, P_UDP, 370, 0);
+	fb_raw_done(&f, 3);
 	assert_fragment(&f, 0);
 	/* first fragment too short for a UDP header: port unknown, still a fragment */
-	fb_eth(&f, ET_IPV4);
-	fb_ipv4(&f, P_UDP, 0x2000, 0);
-	put_bytes(&f, PAYLOAD, 6);
-	fb_done(&f);
+	v4_frame(&f, P_UDP, 0x2000, 0);
+	fb_raw_done(&f, 6);
 	assert_fragment(&f, 0);
 	/* with options and a VLAN tag */
 	fb_eth(&f, ET_VLAN);
 	fb_vlan(&f, 5, ET_IPV4);
 	fb_ipv4(&f, P_UDP, 0x2000, 3);
-	fb_udp(&f, 40000, PORT_B, PAYLOAD, 16);
-	fb_done(&f);
+	fb_udp_done(&f, PORT_B, 16);
 	assert_fragment(&f, PORT_B);
 }
 
@@ -831,49 +802,37 @@ test_fragments_v6(void **state)
 
 	(void)state;
 	/* first fragment */
-	fb_eth(&f, ET_IPV6);
-	fb_ipv6(&f, P_FRAG);
+	v6_frame(&f, P_FRAG);
 	fb_frag6(&f, P_UDP, 0, 1);
-	fb_udp(&f, 40000, PORT_A, PAYLOAD, 16);
-	fb_done(&f);
+	fb_udp_done(&f, PORT_A, 16);
 	set16(&f, f.udp + 4, 3000);
 	assert_fragment(&f, PORT_A);
 	/* later fragment */
-	fb_eth(&f, ET_IPV6);
-	fb_ipv6(&f, P_FRAG);
+	v6_frame(&f, P_FRAG);
 	fb_frag6(&f, P_UDP, 181, 0);
-	put_bytes(&f, PAYLOAD, 10);
-	fb_done(&f);
+	fb_raw_done(&f, 10);
 	assert_fragment(&f, 0);
 	/* atomic fragment (offset 0, M clear) still goes through a Fragment header */
-	fb_eth(&f, ET_IPV6);
-	fb_ipv6(&f, P_FRAG);
+	v6_frame(&f, P_FRAG);
 	fb_frag6(&f, P_UDP, 0, 0);
-	fb_udp(&f, 40000, PORT_A, PAYLOAD, PAYLOAD_LEN);
-	fb_done(&f);
+	fb_udp_done(&f, PORT_A, PAYLOAD_LEN);
 	assert_fragment(&f, PORT_A);
 	/* extension headers on both sides of the Fragment header */
-	fb_eth(&f, ET_IPV6);
-	fb_ipv6(&f, P_HOP);
+	v6_frame(&f, P_HOP);
 	fb_ext6(&f, P_FRAG, 0);
 	fb_frag6(&f, P_DSTOPTS, 0, 1);
 	fb_ext6(&f, P_UDP, 1);
-	fb_udp(&f, 40000, PORT_A, PAYLOAD, 16);
-	fb_done(&f);
+	fb_udp_done(&f, PORT_A, 16);
 	assert_fragment(&f, PORT_A);
 	/* first fragment cut inside the UDP header: port unknown */
-	fb_eth(&f, ET_IPV6);
-	fb_ipv6(&f, P_FRAG);
+	v6_frame(&f, P_FRAG);
 	fb_frag6(&f, P_UDP, 0, 1);
-	put_bytes(&f, PAYLOAD, 4);
-	fb_done(&f);
+	fb_raw_done(&f, 4);
 	assert_fragment(&f, 0);
 	/* first fragment cut inside a later extension header */
-	fb_eth(&f, ET_IPV6);
-	fb_ipv6(&f, P_FRAG);
+	v6_frame(&f, P_FRAG);
 	fb_frag6(&f, P_DSTOPTS, 0, 1);
-	put_bytes(&f, PAYLOAD, 4);
-	fb_done(&f);
+	fb_raw_done(&f, 4);
 	assert_int_equal(parse_class(&f), DP_PKT_MALFORMED);
 }
 
