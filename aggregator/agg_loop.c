@@ -117,7 +117,8 @@ agg_loop(void *arg)
 				continue;
 			}
 			if (r->kind == WR_REC_DATA)
-				hdr_record(wk->lat, (uint64_t)((double)(now - r->rx_tsc) * ns_per_tsc));
+				hdr_record(wk->lat,
+					   (uint64_t)((double)(now - r->rx_tsc) * ns_per_tsc));
 			rc = agg_table_process(wk->table, r, agg_stage_emit, &stage);
 			if (rc == 0 && r->kind == WR_REC_DATA)
 				wk->ctr->v[WR_CTR_REC_FOLDED]++;

@@ -43,7 +43,8 @@ struct agg_worker {
 	struct rte_ring *out;		/* agg_to_sink, SP: this lcore */
 	size_t rec_size;
 	size_t res_size;
-	_Atomic int *quit;		/* control -> worker: stop without flush (never set in replay) */
+	/* control -> worker: stop without flush (never set in replay) */
+	_Atomic int *quit;
 	_Atomic unsigned int *producers_done;	/* +1 (release) after the final flush */
 	/* (worker) wo; control: ro */
 	struct wr_counters *ctr;

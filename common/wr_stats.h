@@ -25,14 +25,17 @@
 	X(REC_LATE, "records_late", "valid records whose windows had all closed") \
 	X(DROP_RING_FULL, "dropped_ring_full", "records dropped: rx_to_agg ring full (live only)") \
 	X(DROP_DEVICES_FULL, "dropped_devices_full", "records dropped: device table full") \
-	X(DROP_REFUSED, "dropped_refused", "records the aggregator refused as inconsistent (a bug if not 0)") \
+	X(DROP_REFUSED, "dropped_refused", \
+	  "records the aggregator refused as inconsistent (a bug if not 0)") \
 	X(RING_WAITS, "ring_waits", "times the RX lcore waited for ring space (replay)") \
 	X(TICKS, "watermark_ticks", "watermark updates sent to aggregators") \
 	X(REC_FOLDED, "records_folded", "records folded by this aggregator") \
 	X(POLLS_BUSY, "polls_busy", "polls (bursts) that returned work") \
 	X(POLLS_IDLE, "polls_idle", "polls that returned nothing") \
-	X(DLQ_SENT, "dead_letters_sent", "datagrams with rejected records sent to the rejected topic") \
-	X(DLQ_HELD_BACK, "dead_letters_held_back", "dead letters the rate limit (or a full ring) held back") \
+	X(DLQ_SENT, "dead_letters_sent", \
+	  "datagrams with rejected records sent to the rejected topic") \
+	X(DLQ_HELD_BACK, "dead_letters_held_back", \
+	  "dead letters the rate limit (or a full ring) held back") \
 	X(FLUSHES, "flushes", "flush requests served (weirctl flush)")
 
 enum wr_counter {

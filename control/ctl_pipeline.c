@@ -149,15 +149,16 @@ eal_args_build(const struct ctl_options *o, unsigned int lcores_needed, uint64_t
 			if ((unsigned int)n >= lcores_needed) {
 				off = (size_t)snprintf(buf, sizeof(buf), "--lcores=");
 				for (c = 0; c < (int)lcores_needed; c++)
-					off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%d@%d",
-								c ? "," : "", c, cpus[c]);
+					off += (size_t)snprintf(buf + off, sizeof(buf) - off,
+								"%s%d@%d", c ? "," : "", c,
+								cpus[c]);
 			} else {
 				/* more lcores than CPUs: let them float over all of them */
 				off = (size_t)snprintf(buf, sizeof(buf), "--lcores=(0-%u)@(",
 						       lcores_needed - 1);
 				for (c = 0; c < n && off < sizeof(buf) - 16; c++)
-					off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%d",
-								c ? "," : "", cpus[c]);
+					off += (size_t)snprintf(buf + off, sizeof(buf) - off,
+								"%s%d", c ? "," : "", cpus[c]);
 				snprintf(buf + off, sizeof(buf) - off, ")");
 			}
 			PUSH(buf);
@@ -339,7 +340,8 @@ pipeline_setup(struct ctl_pipeline *pl, char *err, size_t errlen)
 		pl->to_agg[w] = rte_ring_create_elem(name, (unsigned int)rec_size, c->ring_size,
 						     (int)socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
 		if (pl->to_agg[w] == NULL) {
-			snprintf(err, errlen, "cannot create %s: %s", name, rte_strerror(rte_errno));
+			snprintf(err, errlen, "cannot create %s: %s", name,
+				 rte_strerror(rte_errno));
 			return -1;
 		}
 		pl->workers[w] = (struct agg_worker){
@@ -567,7 +569,8 @@ ctl_main(struct ctl_options *o)
 		hdr_destroy(rep.rx_to_agg);
 	}
 	if (atomic_load(&rep.kafka->failed) != 0) {
-		fprintf(stderr, "weir: %" PRIu64 " window results could not be delivered to Kafka\n",
+		fprintf(stderr,
+			"weir: %" PRIu64 " window results could not be delivered to Kafka\n",
 			(uint64_t)atomic_load(&rep.kafka->failed));
 		rc = 3;
 	}

@@ -100,7 +100,8 @@ ctl_stats_sample(struct ctl_pipeline *pl, struct ctl_stats *out)
 	}
 	if (prev->n_lcores == n) {
 		out->pkts_per_s = rate(out->sum.v[WR_CTR_PKT_RX], prev->sum.v[WR_CTR_PKT_RX], dt);
-		out->recs_per_s = rate(out->sum.v[WR_CTR_REC_ROUTED], prev->sum.v[WR_CTR_REC_ROUTED],
+		out->recs_per_s = rate(out->sum.v[WR_CTR_REC_ROUTED],
+				       prev->sum.v[WR_CTR_REC_ROUTED],
 				       dt);
 	}
 	if (pl->n_workers == 0)

@@ -33,7 +33,7 @@ struct dp_decode_cfg {
 
 /* Per-datagram facts. */
 struct dp_pkt_meta {
-	int64_t arrival_ns;	/* epoch ns: NIC/wall clock live, capture time in replay (shifted) */
+	int64_t arrival_ns;	/* epoch ns: wall clock live, capture time in replay (shifted) */
 	int64_t shift_ns;	/* replay --loop: added to every decoded event time */
 };
 

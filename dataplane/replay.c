@@ -125,13 +125,14 @@ dp_replay_feed(struct dp_replay *r)
 				/* the pool's data room fits the largest frame (weir.c) */
 				if (dst != NULL)
 					memcpy(dst, c->data + c->off[i + k], len);
-				rm = RTE_MBUF_DYNFIELD(m[k], r->dynfield_off, struct dp_replay_meta *);
+				rm = RTE_MBUF_DYNFIELD(m[k], r->dynfield_off,
+						       struct dp_replay_meta *);
 				rm->arrival_ns = c->ts_ns[i + k] + shift;
 				rm->shift_ns = shift;
 			}
 			while (sent < cnt)
-				sent += rte_ring_enqueue_burst(r->ring, (void **)m + sent, cnt - sent,
-							       NULL);
+				sent += rte_ring_enqueue_burst(r->ring, (void **)m + sent,
+							       cnt - sent, NULL);
 			i += cnt;
 			g += cnt;
 			r->fed += cnt;

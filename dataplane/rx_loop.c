@@ -105,7 +105,8 @@ rx_flush_worker(struct dp_rx_state *st, unsigned int w)
 	unsigned int n = st->n_stage[w], done = 0;
 
 	while (done < n) {
-		done += rte_ring_enqueue_burst_elem(rx->to_agg[w], st->stage[w] + done * rx->rec_size,
+		done += rte_ring_enqueue_burst_elem(rx->to_agg[w],
+						    st->stage[w] + done * rx->rec_size,
 						    (unsigned int)rx->rec_size, n - done, NULL);
 		if (done == n)
 			break;

@@ -353,8 +353,8 @@ main(int argc, char **argv)
 		       dgrams, bytes, k.out.records, k.folded, k.late, rejected, k.dropped,
 		       k.windows, drops, secs,
 		       secs > 0 ? (double)timed / secs : 0.0,
-		       secs > 0 && dgrams ? (double)k.folded * (double)timed / (double)dgrams / secs :
-		       0.0,
+		       secs > 0 && dgrams ?
+		       (double)k.folded * (double)timed / (double)dgrams / secs : 0.0,
 		       hdr_percentile(k.lat, 50), hdr_percentile(k.lat, 99));
 	}
 	close(fd);

@@ -224,7 +224,8 @@ main(int argc, char **argv)
 				}
 				errors++;
 				if (++stuck > 1000000) {
-					fprintf(stderr, "perf-kernel-tx: nobody receives on port %lu\n",
+					fprintf(stderr,
+						"perf-kernel-tx: nobody receives on port %lu\n",
 						port);
 					return 1;
 				}

@@ -89,7 +89,8 @@ bench_decoder(const char *name, const char *path, const struct dp_decode_cfg *dc
 	if (pl == NULL)
 		return -1;
 	for (i = 0; i < cap.n && n < PAYLOADS_MAX; i++) {
-		if (dp_pkt_parse(cap.data + cap.off[i], cap.len[i], ports, &info) != DP_PKT_DATAGRAM)
+		if (dp_pkt_parse(cap.data + cap.off[i], cap.len[i], ports, &info) !=
+		    DP_PKT_DATAGRAM)
 			continue;
 		pl[n].p = info.payload;
 		pl[n].n = info.payload_len;
@@ -194,7 +195,8 @@ bench_table(const struct weir_config *c, uint32_t devices, int first)
 	t0 = perf_mono_s();
 	do {
 		for (i = 0; i < devices; i++)
-			agg_table_process(tab, (struct wr_record *)(recs + i * rs), mb_window, NULL);
+			agg_table_process(tab, (struct wr_record *)(recs + i * rs), mb_window,
+					  NULL);
 		ops += devices;
 		el = perf_mono_s() - t0;
 	} while (el < min_seconds);

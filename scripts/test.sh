@@ -8,6 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
+scripts/lint.sh
 
 JOBS=${JOBS:-2}
 setup() {	# dir, compiler, extra meson args...
