@@ -35,6 +35,14 @@ void agg_stage_flush(struct agg_stage *s);
 int agg_stage_init(struct agg_stage *s, struct rte_ring *out, size_t res_size);
 void agg_stage_free(struct agg_stage *s);
 
+/*
+ * A window scheme change (weirctl set window) runs two tables for a while:
+ * wr_record.pad[0] is the scheme parity of a DATA record (which table it
+ * folds into); a TICK with pad[1] = AGG_REC_RETIRE means every window of
+ * the old scheme is closed: retire the old table.
+ */
+#define AGG_REC_RETIRE	1
+
 struct agg_worker {
 	/* (ro) */
 	unsigned int index;
@@ -50,6 +58,11 @@ struct agg_worker {
 	struct wr_counters *ctr;
 	struct hdr *lat;		/* rx_to_agg latency in ns, per record */
 	_Atomic uint32_t devices;	/* devices with open windows, after each burst */
+	/* control -> worker: the table of a pending window scheme (set before
+	 * RX can send it a record of that scheme); worker -> control: the old
+	 * table once it is retired (wr_record.pad[1] = 1), for control to free */
+	struct agg_table *_Atomic next_table;
+	struct agg_table *_Atomic retired;
 	/* control <-> worker: weirctl top, served between bursts */
 	struct agg_top_req top;
 };

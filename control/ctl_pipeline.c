@@ -214,6 +214,8 @@ pipeline_setup(struct ctl_pipeline *pl, char *err, size_t errlen)
 	pl->tun[0].lateness_ns = c->allowed_lateness_ns;
 	pl->tun[0].idle_ns = c->idle_timeout_ns;
 	pl->tun[0].dlq_rate = c->rejected_rate;
+	pl->size_ns = c->size_ns;
+	pl->slide_ns = c->slide_ns;
 	/* the aggregator keeps K = (S + L)/D + 2 window slots per device: the
 	 * largest lateness it can hold without closing windows early */
 	pl->lateness_max_ns = ((c->size_ns + c->allowed_lateness_ns) / c->slide_ns + 1) *
@@ -450,6 +452,7 @@ pipeline_destroy(struct ctl_pipeline *pl)
 		dp_port_stop((uint16_t)pl->port_id);
 	for (w = 0; w < pl->n_out; w++) {
 		agg_table_destroy(pl->tables[w]);
+		agg_table_destroy(pl->next_tables[w]);
 		hdr_destroy(pl->lat[w]);
 		rte_ring_free(pl->to_agg[w]);
 		rte_ring_free(pl->to_sink[w]);

@@ -36,6 +36,14 @@ struct ctl_pipeline {
 	struct rte_ring *to_agg[RTE_MAX_LCORE];
 	struct rte_ring *to_sink[RTE_MAX_LCORE];
 	struct agg_table *tables[RTE_MAX_LCORE];
+	/* weirctl set window (control thread only): the scheme in use, the
+	 * pending one (size_new == 0: none), its tables and boundary. tables[]
+	 * and next_tables[] own every table; the old ones are destroyed once
+	 * every owner retired them (win_reap in ctl_server.c). */
+	struct agg_table *next_tables[RTE_MAX_LCORE];
+	int64_t size_ns, slide_ns;
+	int64_t size_new, slide_new, switch_at_ns;
+	uint32_t win_gen;
 	struct agg_worker workers[RTE_MAX_LCORE];
 	struct wr_counters *ctr;	/* [0] = RX, [1 + w] = worker w */
 	struct hdr *lat[RTE_MAX_LCORE];

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_log.h>
@@ -289,6 +290,9 @@ sample(struct ctl_server *s)
 
 /* --- commands ---------------------------------------------------------- */
 
+static void win_reap(struct ctl_pipeline *pl);
+static void out_win_pending(struct ctl_server *s);
+
 static void
 cmd_status(struct ctl_server *s)
 {
@@ -338,9 +342,12 @@ cmd_status(struct ctl_server *s)
 	out_str(s, c->topic_alerts);
 	out_printf(s, ",\"rejected\":");
 	out_str(s, c->topic_rejected);
-	out_printf(s, "},\"window\":{\"size\":\"%s\",\"slide\":\"%s\",\"time\":\"%s\"}",
-		   fmt_dur(c->size_ns, a, sizeof(a)), fmt_dur(c->slide_ns, b, sizeof(b)),
+	win_reap(pl);
+	out_printf(s, "},\"window\":{\"size\":\"%s\",\"slide\":\"%s\",\"time\":\"%s\"",
+		   fmt_dur(pl->size_ns, a, sizeof(a)), fmt_dur(pl->slide_ns, b, sizeof(b)),
 		   c->time_mode == CFG_TIME_ARRIVAL ? "arrival" : "event");
+	out_win_pending(s);
+	out_printf(s, "}");
 	out_printf(s, ",\"control\":{\"socket\":");
 	out_str(s, s->lfd >= 0 ? s->path : NULL);
 	out_printf(s, ",\"metrics_listen\":");
@@ -495,6 +502,7 @@ cmd_windows(struct ctl_server *s)
 	unsigned int w;
 	char role[16], a[32], b[32], l[32], i[32], m[32];
 
+	win_reap(pl);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	wall = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 	memset(&sum, 0, sizeof(sum));
@@ -511,7 +519,7 @@ cmd_windows(struct ctl_server *s)
 			   table_lcore(pl, w), d);
 	}
 	out_printf(s, "],\"devices\":%u,\"open_windows_per_device_max\":%" PRId64, devices,
-		   (c->size_ns + t->lateness_ns + c->slide_ns - 1) / c->slide_ns);
+		   (pl->size_ns + t->lateness_ns + pl->slide_ns - 1) / pl->slide_ns);
 	out_printf(s, ",\"wall_ms\":%" PRId64, wall / 1000000);
 	if (wm == INT64_MIN)
 		out_printf(s, ",\"watermark_ms\":null,\"watermark_lag_ms\":null");
@@ -519,11 +527,13 @@ cmd_windows(struct ctl_server *s)
 		out_printf(s, ",\"watermark_ms\":%" PRId64 ",\"watermark_lag_ms\":%" PRId64,
 			   wm / 1000000, (wall - wm) / 1000000);
 	out_printf(s, ",\"window\":{\"size\":\"%s\",\"slide\":\"%s\",\"allowed_lateness\":\"%s\","
-		   "\"idle_timeout\":\"%s\",\"allowed_lateness_max\":\"%s\",\"time\":\"%s\"}",
-		   fmt_dur(c->size_ns, a, sizeof(a)), fmt_dur(c->slide_ns, b, sizeof(b)),
+		   "\"idle_timeout\":\"%s\",\"allowed_lateness_max\":\"%s\",\"time\":\"%s\"",
+		   fmt_dur(pl->size_ns, a, sizeof(a)), fmt_dur(pl->slide_ns, b, sizeof(b)),
 		   fmt_dur(t->lateness_ns, l, sizeof(l)), fmt_dur(t->idle_ns, i, sizeof(i)),
 		   fmt_dur(pl->lateness_max_ns, m, sizeof(m)),
 		   c->time_mode == CFG_TIME_ARRIVAL ? "arrival" : "event");
+	out_win_pending(s);
+	out_printf(s, "}");
 	out_printf(s, ",\"records_late\":%" PRIu64 ",\"records_accepted\":%" PRIu64
 		   ",\"windows_emitted\":%" PRIu64 ",\"flushes\":%" PRIu64 "}",
 		   sum.v[WR_CTR_REC_LATE], wr_counters_accepted(&sum),
@@ -670,6 +680,10 @@ tun_get(struct ctl_server *s, const struct dp_tunables *t, const char *key, char
 
 	if (strcmp(key, "window.allowed_lateness") == 0)
 		fmt_dur(t->lateness_ns, out, len);
+	else if (strcmp(key, "window.size") == 0)
+		fmt_dur(s->pl->size_ns, out, len);
+	else if (strcmp(key, "window.slide") == 0)
+		fmt_dur(s->pl->slide_ns, out, len);
 	else if (strcmp(key, "window.idle_timeout") == 0)
 		fmt_dur(t->idle_ns, out, len);
 	else if (strcmp(key, "input.max_future") == 0)
@@ -694,7 +708,7 @@ out_tunables(struct ctl_server *s, const struct dp_tunables *t)
 	const struct weir_config *c = &s->pl->o->cfg;
 	static const char *const fixed[] = {
 		"window.allowed_lateness", "window.idle_timeout", "input.max_future", "log.level",
-		"topics.rejected_rate",
+		"topics.rejected_rate", "window.size", "window.slide",
 	};
 	char key[CFG_STR_MAX], v[128];
 	unsigned int i;
@@ -722,6 +736,7 @@ cmd_get(struct ctl_server *s, const char *key)
 	char v[CFG_EAL_MAX], k[CFG_STR_MAX], lim[32];
 	unsigned int i, shown = 0;
 
+	win_reap(s->pl);
 	if (key == NULL) {
 		out_printf(s, "{\"ok\":true,\"tunables\":{");
 		out_tunables(s, t);
@@ -793,6 +808,238 @@ log_level_parse(const char *v)
 	return -1;
 }
 
+/* --- window scheme change (weirctl set window) ------------------------ */
+
+/* Largest lcm of the old and new slides: the boundary is at most this far away. */
+#define WIN_LCM_MAX	(24LL * 3600 * 1000000000LL)
+
+/* "2026-11-22T03:04:10.000Z" */
+static void
+fmt_time_ms(int64_t ns, char *buf, size_t len)
+{
+	time_t sec = (time_t)(ns / 1000000000LL);
+	struct tm tm;
+
+	if (gmtime_r(&sec, &tm) == NULL) {
+		snprintf(buf, len, "?");
+		return;
+	}
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (int)(ns % 1000000000LL / 1000000));
+}
+
+/*
+ * A pending change completed when the RX lcore acknowledged its end and
+ * every table owner handed the old table back: only then may it be freed.
+ */
+static void
+win_reap(struct ctl_pipeline *pl)
+{
+	unsigned int w;
+
+	if (pl->size_new == 0 ||
+	    atomic_load_explicit(&pl->rx.win_done, memory_order_acquire) != pl->win_gen)
+		return;
+	if (pl->n_workers == 0) {
+		if (atomic_load_explicit(&pl->rx.inline_retired, memory_order_acquire) == NULL)
+			return;
+	} else {
+		for (w = 0; w < pl->n_workers; w++)
+			if (atomic_load_explicit(&pl->workers[w].retired,
+						 memory_order_acquire) == NULL)
+				return;
+	}
+	for (w = 0; w < pl->n_out; w++) {
+		agg_table_destroy(pl->tables[w]);
+		pl->tables[w] = pl->next_tables[w];
+		pl->next_tables[w] = NULL;
+		if (pl->n_workers != 0)
+			atomic_store_explicit(&pl->workers[w].retired, NULL, memory_order_relaxed);
+	}
+	atomic_store_explicit(&pl->rx.inline_retired, NULL, memory_order_relaxed);
+	atomic_store_explicit(&pl->rx.inline_next, NULL, memory_order_relaxed);
+	pl->size_ns = pl->size_new;
+	pl->slide_ns = pl->slide_new;
+	pl->size_new = 0;
+	pl->slide_new = 0;
+}
+
+/* Drop the tables of a change the RX lcore did not take. */
+static void
+win_abandon(struct ctl_pipeline *pl)
+{
+	unsigned int w;
+
+	for (w = 0; w < pl->n_out; w++) {
+		if (pl->n_workers != 0)
+			atomic_store_explicit(&pl->workers[w].next_table, NULL,
+					      memory_order_relaxed);
+		agg_table_destroy(pl->next_tables[w]);
+		pl->next_tables[w] = NULL;
+	}
+	atomic_store_explicit(&pl->rx.inline_next, NULL, memory_order_relaxed);
+}
+
+/* ,"pending":{...} or null: the change waiting for its boundary */
+static void
+out_win_pending(struct ctl_server *s)
+{
+	struct ctl_pipeline *pl = s->pl;
+	char a[32], b[32], t[80];
+
+	if (pl->size_new == 0) {
+		out_printf(s, ",\"pending\":null");
+		return;
+	}
+	fmt_time_ms(pl->switch_at_ns, t, sizeof(t));
+	out_printf(s, ",\"pending\":{\"size\":\"%s\",\"slide\":\"%s\",\"at\":\"%s\","
+		   "\"at_ms\":%" PRId64 "}", fmt_dur(pl->size_new, a, sizeof(a)),
+		   fmt_dur(pl->slide_new, b, sizeof(b)), t, pl->switch_at_ns / 1000000);
+}
+
+/*
+ * set window "SIZE SLIDE" | set window.size SIZE | set window.slide SLIDE.
+ * One change at a time; the new tables are created here, before the RX
+ * lcore can send them anything; it picks the boundary (dp_switch_boundary).
+ */
+static void
+cmd_set_window(struct ctl_server *s, const char *key, const char *v)
+{
+	struct ctl_pipeline *pl = s->pl;
+	const struct weir_config *c = &pl->o->cfg;
+	struct dp_tunables *cur = atomic_load_explicit(&pl->rx.tun, memory_order_acquire);
+	struct dp_tunables *nxt;
+	int64_t size = pl->size_ns, slide = pl->slide_ns, b_ns;
+	char w1[64], w2[64], extra[8], a[32], b[32], d[32], e[32], t[80];
+	unsigned int w;
+	double t0;
+	int n, acked;
+
+	win_reap(pl);
+	if (pl->size_new != 0) {
+		fmt_time_ms(pl->switch_at_ns, t, sizeof(t));
+		out_error(s, "busy: change to window %s/%s pending until %s (the last window "
+			  "of the old scheme closes after that); try again then",
+			  fmt_dur(pl->size_new, a, sizeof(a)), fmt_dur(pl->slide_new, b, sizeof(b)),
+			  t);
+		return;
+	}
+	if (strcmp(key, "window") == 0) {
+		n = sscanf(v, "%63s %63s %7s", w1, w2, extra);
+		if (n != 2 || cfg_parse_duration(w1, &size) != 0 ||
+		    cfg_parse_duration(w2, &slide) != 0) {
+			out_error(s, "window: '%.64s' is not \"SIZE SLIDE\" (two durations)", v);
+			return;
+		}
+	} else if (cfg_parse_duration(v, strcmp(key, "window.size") == 0 ? &size : &slide) != 0) {
+		out_error(s, "%.128s: '%.64s' is not a duration (a number with ns, us, ms, s, m "
+			  "or h)", key, v);
+		return;
+	}
+	fmt_dur(size, a, sizeof(a));
+	fmt_dur(slide, b, sizeof(b));
+	fmt_dur(pl->size_ns, d, sizeof(d));
+	fmt_dur(pl->slide_ns, e, sizeof(e));
+	if (size <= 0 || slide <= 0 || size % slide != 0) {
+		out_error(s, "window size %s, slide %s: both must be > 0 and the size a multiple "
+			  "of the slide (to change both: weirctl set window \"SIZE SLIDE\")", a, b);
+		return;
+	}
+	if (size == pl->size_ns && slide == pl->slide_ns) {
+		out_error(s, "window is already size %s, slide %s", a, b);
+		return;
+	}
+	if (dp_switch_boundary(0, pl->slide_ns, slide) > WIN_LCM_MAX) {
+		out_error(s, "window slide %s: the old and new slides (%s) must share an edge "
+			  "at least once a day", b, e);
+		return;
+	}
+	for (w = 0; w < pl->n_out; w++) {
+		struct agg_cfg ac = {
+			.socket = (int)rte_socket_id(),
+			.n_metrics = c->n_metrics,
+			.size_ns = size,
+			.slide_ns = slide,
+			/* what the old tables fit: window.allowed_lateness_max holds */
+			.lateness_ns = pl->lateness_max_ns,
+			.max_devices = c->max_devices,
+			.devices_in_use = &pl->devices_in_use,
+			.devices_limit = c->max_devices,
+		};
+		char tname[24];
+
+		snprintf(tname, sizeof(tname), "agg%ug%u", w, (pl->win_gen + 1) % 1000000);
+		ac.name = tname;
+		pl->next_tables[w] = agg_table_create(&ac);
+		if (pl->next_tables[w] == NULL) {
+			out_error(s, "window size %s, slide %s: cannot create the window tables: "
+				  "%s (too many windows per device for the allowed lateness?)", a,
+				  b, rte_strerror(rte_errno));
+			win_abandon(pl);
+			return;
+		}
+	}
+	/* the other buffer is free once RX acknowledged the current one */
+	t0 = mono_s();
+	while (atomic_load_explicit(&pl->rx.tun_ack, memory_order_acquire) != cur) {
+		if (mono_s() - t0 > WAIT_ACK_S) {
+			out_error(s, "busy: the RX lcore has not picked up the previous change "
+				  "yet; try again");
+			win_abandon(pl);
+			return;
+		}
+		sleep_ms(1);
+	}
+	for (w = 0; w < pl->n_out; w++)
+		if (pl->n_workers != 0)
+			atomic_store_explicit(&pl->workers[w].next_table, pl->next_tables[w],
+					      memory_order_release);
+	if (pl->n_workers == 0)
+		atomic_store_explicit(&pl->rx.inline_next, pl->next_tables[0],
+				      memory_order_release);
+	nxt = cur == &pl->tun[0] ? &pl->tun[1] : &pl->tun[0];
+	*nxt = *cur;
+	nxt->win_gen = pl->win_gen + 1;
+	nxt->size_new = size;
+	nxt->slide_new = slide;
+	atomic_store_explicit(&pl->rx.tun, nxt, memory_order_release);
+	t0 = mono_s();
+	while (!(acked = atomic_load_explicit(&pl->rx.tun_ack, memory_order_acquire) == nxt) &&
+	       mono_s() - t0 < WAIT_ACK_S)
+		sleep_ms(1);
+	pl->win_gen++;
+	if (!acked) {
+		/* RX may still take it later: keep the tables, report it pending */
+		pl->size_new = size;
+		pl->slide_new = slide;
+		pl->switch_at_ns = INT64_MAX;
+		out_printf(s, "{\"ok\":true,\"key\":");
+		out_str(s, key);
+		out_printf(s, ",\"old\":\"%s/%s\",\"value\":\"%s/%s\",\"applied\":false,"
+			   "\"note\":\"published; the RX lcore is not running (input "
+			   "finished?)\"}", d, e, a, b);
+		return;
+	}
+	b_ns = atomic_load_explicit(&pl->rx.switch_at_ns, memory_order_relaxed);
+	if (b_ns == INT64_MAX) {
+		out_error(s, "window size %s, slide %s: the RX lcore found no boundary for it", a,
+			  b);
+		win_abandon(pl);
+		return;
+	}
+	pl->size_new = size;
+	pl->slide_new = slide;
+	pl->switch_at_ns = b_ns;
+	fmt_time_ms(b_ns, t, sizeof(t));
+	out_printf(s, "{\"ok\":true,\"key\":");
+	out_str(s, key);
+	out_printf(s, ",\"old\":\"%s/%s\",\"value\":\"%s/%s\",\"applied\":false,"
+		   "\"takes_effect_at\":\"%s\",\"takes_effect_at_ms\":%" PRId64
+		   ",\"note\":\"takes effect at %s: windows before it stay %s/%s, from it on "
+		   "%s/%s\"}", d, e, a, b, t, b_ns / 1000000, t, d, e, a, b);
+}
+
 static void
 cmd_set(struct ctl_server *s, const char *key, const char *v)
 {
@@ -804,6 +1051,11 @@ cmd_set(struct ctl_server *s, const char *key, const char *v)
 	double lo = 0, hi = 0, t0;
 	int m = -1, lvl, acked;
 
+	if (strcmp(key, "window") == 0 || strcmp(key, "window.size") == 0 ||
+	    strcmp(key, "window.slide") == 0) {
+		cmd_set_window(s, key, v);
+		return;
+	}
 	if (tun_get(s, cur, key, old, sizeof(old)) != 0) {
 		if (cfg_get(&pl->o->cfg, key, cfgv, sizeof(cfgv)) == 0)
 			out_error(s, "%.128s is read-only at run time: change it in the config "

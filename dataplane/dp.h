@@ -41,7 +41,48 @@ struct dp_tunables {
 	int64_t idle_ns;
 	double dlq_rate;		/* dead letters per second, 0 = off */
 	struct dp_decode_cfg dcfg;	/* max_future_ns, ranges */
+	/* window scheme change (weirctl set window): when win_gen moves, the RX
+	 * lcore switches to size_new/slide_new at the boundary it picks */
+	uint32_t win_gen;
+	int64_t size_new, slide_new;
 };
+
+/* Greatest common divisor of two positive numbers. */
+static inline int64_t
+dp_gcd(int64_t a, int64_t b)
+{
+	while (b != 0) {
+		int64_t r = a % b;
+
+		a = b;
+		b = r;
+	}
+	return a;
+}
+
+/**
+ * The boundary of a window scheme change: the first multiple of
+ * lcm(d_old, d_new) strictly greater than t_max (the largest time judged
+ * so far), so that no record at or after it was judged under the old
+ * scheme and both schemes have a window edge there.
+ * @return the boundary, or INT64_MAX when it does not fit in int64.
+ */
+static inline int64_t
+dp_switch_boundary(int64_t t_max, int64_t d_old, int64_t d_new)
+{
+	int64_t l, q, b;
+
+	if (d_old <= 0 || d_new <= 0)
+		return INT64_MAX;
+	if (__builtin_mul_overflow(d_old / dp_gcd(d_old, d_new), d_new, &l))
+		return INT64_MAX;
+	q = t_max / l;
+	if (t_max % l != 0 && t_max < 0)
+		q--;	/* floor */
+	if (__builtin_add_overflow(q, 1, &q) || __builtin_mul_overflow(q, l, &b))
+		return INT64_MAX;
+	return b;
+}
 
 /*
  * One RX lcore. Fields marked (ro) are set before launch and only read by
@@ -77,6 +118,15 @@ struct dp_rx {
 	struct dp_tunables *_Atomic tun;
 	/* rx: wo (the snapshot in use), control: ro */
 	struct dp_tunables *_Atomic tun_ack;
+	/* control -> rx, workers == 0 only: the table of a pending window scheme,
+	 * set before the snapshot announcing it; rx -> control: the old table
+	 * once the change completed (control destroys it) */
+	struct agg_table *_Atomic inline_next;
+	struct agg_table *_Atomic inline_retired;
+	/* rx -> control: the boundary of the last window scheme change, stored
+	 * before tun_ack; and the win_gen whose change completed */
+	_Atomic int64_t switch_at_ns;
+	_Atomic uint32_t win_done;
 	/* control: increments to request a flush of every open window; rx: ro */
 	_Atomic uint64_t flush_req;
 	/* control <-> rx, workers == 0 only: weirctl top on the inline table */

@@ -13,6 +13,10 @@
  *   is > W. Idle: before each packet (and on empty polls, live), when
  *   clock - last_valid_arrival >= idle_timeout,
  *   W = max(W, W_at_last_valid + (clock - last_valid_arrival)).
+ * Window scheme change (weirctl set window): t < B is judged with the old
+ * size/slide, t >= B with the new one (only its windows starting at or
+ * after B); once W passes the end of the last old window the old scheme is
+ * retired and t < B is late (rx_switch_start / rx_switch_end).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -51,6 +55,15 @@ struct dp_rx_state {
 	double dlq_tokens;
 	int64_t dlq_last_ns;
 	struct wr_dead_letter dl;
+	/* window scheme: (size, slide) of parity par judges t < b, (size_nxt,
+	 * slide_nxt) of parity par ^ 1 judges t >= b; b = INT64_MAX when no
+	 * change is pending. b_done: the boundary of the last completed change
+	 * (INT64_MIN: none): every window before it is closed, so t < b_done is
+	 * late. t_max: the largest valid time judged so far. */
+	int64_t size, slide, size_nxt, slide_nxt, b, b_done, t_max;
+	unsigned int par;
+	uint32_t win_gen;
+	struct agg_table *itab[2];	/* workers == 0: the tables by parity */
 	/* tunables in use (rx->tun at the last burst boundary) */
 	const struct dp_tunables *tun;
 	uint64_t flush_seen;
@@ -122,7 +135,7 @@ rx_flush_worker(struct dp_rx_state *st, unsigned int w)
 }
 
 /* Stage a record that only carries the watermark (TICK, CLOSE, FLUSH) for worker w. */
-static void
+static struct wr_record *
 rx_stage_control(struct dp_rx_state *st, unsigned int w, uint8_t kind)
 {
 	struct dp_rx *rx = st->rx;
@@ -139,6 +152,7 @@ rx_stage_control(struct dp_rx_state *st, unsigned int w, uint8_t kind)
 	st->w_sent[w] = st->w;
 	if (kind == WR_REC_TICK)
 		rx->ctr->v[WR_CTR_TICKS]++;
+	return r;
 }
 
 /* Tell every worker now (flush and end of input). */
@@ -165,7 +179,15 @@ rx_inline(struct dp_rx_state *st, const struct wr_record *r)
 
 		hdr_record(rx->inline_lat, (uint64_t)((double)d * 1e9 / (double)rte_get_tsc_hz()));
 	}
-	rc = agg_table_process(rx->inline_table, r, agg_stage_emit, &st->inline_stage);
+	if (r->kind == WR_REC_DATA) {
+		rc = agg_table_process(st->itab[r->pad[0] & 1u], r, agg_stage_emit,
+				       &st->inline_stage);
+	} else {
+		rc = agg_table_process(st->itab[st->par], r, agg_stage_emit, &st->inline_stage);
+		if (st->itab[st->par ^ 1u] != NULL)
+			agg_table_process(st->itab[st->par ^ 1u], r, agg_stage_emit,
+					  &st->inline_stage);
+	}
 	if (rc == 0 && r->kind == WR_REC_DATA)
 		rx->ctr->v[WR_CTR_REC_FOLDED]++;
 	else if (rc == -ENOSPC)
@@ -181,8 +203,8 @@ rx_emit(struct dp_decode_out *out, struct wr_record *r)
 	struct dp_rx_state *st = (struct dp_rx_state *)out;
 	struct dp_rx *rx = st->rx;
 	int64_t t = rx->time_arrival ? st->arrival_ns : r->time_ns;
-	int64_t k_last, k_first, k_open;
-	unsigned int w;
+	int64_t k_last, k_first, k_open, size = st->size, slide = st->slide, k_min = INT64_MIN;
+	unsigned int w, par = st->par;
 
 	st->emitted++;
 	if (t - st->tun->lateness_ns > st->w)
@@ -190,17 +212,37 @@ rx_emit(struct dp_decode_out *out, struct wr_record *r)
 	st->last_valid_arrival = st->arrival_ns;
 	st->w_at_last_valid = st->w;
 	st->have_valid = 1;
+	if (t > st->t_max)
+		st->t_max = t;
+	if (unlikely(t >= st->b)) {
+		/* new scheme: only its windows that start at or after b */
+		size = st->size_nxt;
+		slide = st->slide_nxt;
+		par ^= 1u;
+		k_min = st->b / slide;
+	} else if (unlikely(st->b_done != INT64_MIN)) {
+		/* b_done is a multiple of this scheme's slide */
+		if (t < st->b_done) {
+			rx->ctr->v[WR_CTR_REC_LATE]++;
+			return;
+		}
+		k_min = st->b_done / slide;
+	}
 
-	k_last = agg_floor_div(t, rx->slide_ns);
-	if (k_last * rx->slide_ns + rx->size_ns <= st->w) {
+	k_last = agg_floor_div(t, slide);
+	if (k_last * slide + size <= st->w) {
 		rx->ctr->v[WR_CTR_REC_LATE]++;
 		return;
 	}
-	k_first = agg_floor_div(t - rx->size_ns, rx->slide_ns) + 1;
-	k_open = agg_floor_div(st->w - rx->size_ns, rx->slide_ns) + 1;
+	k_first = agg_floor_div(t - size, slide) + 1;
+	k_open = agg_floor_div(st->w - size, slide) + 1;
 	r->time_ns = t;
 	r->watermark_ns = st->w;
 	r->first_k = k_first > k_open ? k_first : k_open;
+	if (r->first_k < k_min)
+		r->first_k = k_min;
+	r->pad[0] = (uint8_t)par;
+	r->pad[1] = 0;
 	r->rx_tsc = st->burst_tsc;
 	r->hash = agg_devkey_hash(r->id, r->id_len);
 	rx->ctr->v[WR_CTR_REC_ROUTED]++;
@@ -331,6 +373,81 @@ rx_packet(struct dp_rx_state *st, struct rte_mbuf *m)
 
 static void rx_burst_end(struct dp_rx_state *st);
 
+/* Close every open window of every live table (workers == 0). */
+static void
+rx_inline_flush(struct dp_rx_state *st)
+{
+	unsigned int p;
+
+	for (p = 0; p < 2; p++)
+		if (st->itab[p] != NULL)
+			agg_table_flush(st->itab[p], agg_stage_emit, &st->inline_stage);
+	agg_stage_flush(&st->inline_stage);
+}
+
+/*
+ * A snapshot asks for a new window scheme: fix the boundary past every time
+ * judged so far (or past now when none was) and publish it before the ack.
+ */
+static void
+rx_switch_start(struct dp_rx_state *st, const struct dp_tunables *t)
+{
+	struct dp_rx *rx = st->rx;
+	int64_t tm = st->t_max, b;
+
+	if (tm == INT64_MIN)	/* nothing judged yet: the clock (capture time in replay) */
+		tm = rx->replay ? st->arrival_ns : RTE_MAX(st->arrival_ns, wall_ns());
+	b = st->b == INT64_MAX && t->size_new > 0 && t->slide_new > 0 ?
+	    dp_switch_boundary(tm, st->slide, t->slide_new) : INT64_MAX;
+	if (b != INT64_MAX) {
+		st->size_nxt = t->size_new;
+		st->slide_nxt = t->slide_new;
+		st->b = b;
+		if (rx->n_workers == 0)
+			st->itab[st->par ^ 1u] = atomic_load_explicit(&rx->inline_next,
+								      memory_order_acquire);
+	}
+	atomic_store_explicit(&rx->switch_at_ns, b, memory_order_relaxed);
+}
+
+/*
+ * W passed the end of the last old window (the one ending b - D + S): no
+ * record can join the old scheme any more. Retire it everywhere.
+ */
+static void
+rx_switch_end(struct dp_rx_state *st)
+{
+	struct dp_rx *rx = st->rx;
+	unsigned int w, old = st->par;
+	int64_t end;
+
+	if (likely(st->b == INT64_MAX))
+		return;
+	if (__builtin_add_overflow(st->b - st->slide, st->size, &end) || st->w < end)
+		return;
+	if (rx->n_workers == 0) {
+		struct wr_record tick = { .kind = WR_REC_TICK, .watermark_ns = st->w };
+
+		agg_table_process(st->itab[old], &tick, agg_stage_emit, &st->inline_stage);
+		agg_table_flush(st->itab[old], agg_stage_emit, &st->inline_stage);
+		atomic_store_explicit(&rx->inline_retired, st->itab[old], memory_order_release);
+		st->itab[old] = NULL;
+	} else {
+		for (w = 0; w < rx->n_workers; w++) {
+			struct wr_record *r = rx_stage_control(st, w, WR_REC_TICK);
+
+			r->pad[0] = (uint8_t)(old ^ 1u);
+			r->pad[1] = AGG_REC_RETIRE;
+		}
+	}
+	st->size = st->size_nxt;
+	st->slide = st->slide_nxt;
+	st->par = old ^ 1u;
+	st->b_done = st->b;
+	st->b = INT64_MAX;
+	atomic_store_explicit(&rx->win_done, st->win_gen, memory_order_release);
+}
+
 /* Between bursts: adopt a newly published tunables snapshot, serve a flush. */
 static void
 rx_control(struct dp_rx_state *st)
@@ -341,13 +458,17 @@ rx_control(struct dp_rx_state *st)
 
 	if (t != st->tun) {
 		st->tun = t;
+		if (t->win_gen != st->win_gen) {
+			st->win_gen = t->win_gen;
+			rx_switch_start(st, t);
+		}
 		atomic_store_explicit(&rx->tun_ack, (struct dp_tunables *)t, memory_order_release);
 	}
 	if (rx->n_workers == 0) {
 		f = atomic_load_explicit(&rx->top.req, memory_order_acquire);
 		if (f != st->top_seen) {
 			st->top_seen = f;
-			agg_top_serve(&rx->top, f, rx->inline_table);
+			agg_top_serve(&rx->top, f, st->itab[st->par]);
 		}
 	}
 	f = atomic_load_explicit(&rx->flush_req, memory_order_acquire);
@@ -356,12 +477,10 @@ rx_control(struct dp_rx_state *st)
 	st->flush_seen = f;
 	rx->ctr->v[WR_CTR_FLUSHES]++;
 	rx_burst_end(st);
-	if (rx->n_workers == 0) {
-		agg_table_flush(rx->inline_table, agg_stage_emit, &st->inline_stage);
-		agg_stage_flush(&st->inline_stage);
-	} else {
+	if (rx->n_workers == 0)
+		rx_inline_flush(st);
+	else
 		rx_send_kind(st, WR_REC_CLOSE);
-	}
 }
 
 /* End of burst: push staged records and tell idle workers the new watermark. */
@@ -379,16 +498,19 @@ rx_burst_end(struct dp_rx_state *st)
 		}
 	}
 	atomic_store_explicit(&rx->watermark_ns, st->w, memory_order_relaxed);
+	rx_switch_end(st);
 	if (rx->n_workers == 0) {
 		if (st->w_sent[0] != st->w) {
 			struct wr_record tick = { .kind = WR_REC_TICK, .watermark_ns = st->w };
 
-			agg_table_process(rx->inline_table, &tick, agg_stage_emit,
-					  &st->inline_stage);
+			rx_inline(st, &tick);
 			st->w_sent[0] = st->w;
 		}
 		agg_stage_flush(&st->inline_stage);
-		atomic_store_explicit(&rx->inline_devices, agg_table_devices(rx->inline_table),
+		atomic_store_explicit(&rx->inline_devices,
+				      agg_table_devices(st->itab[st->par]) +
+				      (st->itab[st->par ^ 1u] != NULL ?
+				       agg_table_devices(st->itab[st->par ^ 1u]) : 0),
 				      memory_order_relaxed);
 		return;
 	}
@@ -408,8 +530,7 @@ rx_finish(struct dp_rx_state *st)
 
 	rx_burst_end(st);
 	if (rx->n_workers == 0) {
-		agg_table_flush(rx->inline_table, agg_stage_emit, &st->inline_stage);
-		agg_stage_flush(&st->inline_stage);
+		rx_inline_flush(st);
 		atomic_fetch_add_explicit(rx->producers_done, 1, memory_order_release);
 		return;
 	}
@@ -432,6 +553,13 @@ dp_rx_init(struct dp_rx *rx)
 	st->flush_seen = atomic_load(&rx->flush_req);
 	st->top_seen = atomic_load(&rx->top.req);
 	st->w = INT64_MIN;
+	st->size = rx->size_ns;
+	st->slide = rx->slide_ns;
+	st->b = INT64_MAX;
+	st->b_done = INT64_MIN;
+	st->t_max = INT64_MIN;
+	st->win_gen = st->tun->win_gen;
+	st->itab[0] = rx->inline_table;
 	st->stage = calloc(nw, sizeof(*st->stage));
 	st->n_stage = calloc(nw, sizeof(*st->n_stage));
 	st->w_sent = calloc(nw, sizeof(*st->w_sent));

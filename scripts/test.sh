@@ -57,4 +57,7 @@ fi
 echo "== weirctl against a running weir (gcc build)"
 WEIR_BUILD=build-gcc python3 tests/integration/test_weirctl.py
 
+echo "== weirctl set window: a size/slide change at run time (gcc build)"
+WEIR_BUILD=build-gcc python3 tests/integration/test_winchange.py
+
 echo "== perf harness, smoke mode (no timing asserts)" && perf/run.sh --smoke >/dev/null

@@ -700,7 +700,10 @@ static const struct cmd cmds[] = {
 	  "lcore's next burst. Tunables: window.allowed_lateness (up to the limit\n"
 	  "get shows), window.idle_timeout, input.max_future (durations: 5s,\n"
 	  "250ms), input.range.<metric> (\"min, max\" or none), log.level (error,\n"
-	  "warning, notice, info, debug). Other keys are refused: restart.", show_set },
+	  "warning, notice, info, debug), window \"SIZE SLIDE\", window.size,\n"
+	  "window.slide (size a multiple of slide; takes effect at the next\n"
+	  "boundary aligned to both slides past the data, which set names; one\n"
+	  "change at a time). Other keys are refused: restart.", show_set },
 	{ "flush", "", "Close every open window now and deliver it to Kafka.", show_flush },
 	{ "watch", "[--interval S]", "A live view refreshed every S seconds (default 1): rates,\n"
 	  "busy %, drops, p99 latencies, Kafka health per lcore. q quits.", NULL },

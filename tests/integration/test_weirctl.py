@@ -180,8 +180,10 @@ class WeirctlTest(unittest.TestCase):
 
         g = self.json_of("get")
         self.assertEqual(g["tunables"]["window.allowed_lateness"], "1s")
-        self.assertEqual(g["read_only"]["window.size"], "10s")
-        self.assertEqual(self.json_of("get", "window.size")["writable"], False)
+        self.assertEqual(g["tunables"]["window.size"], "10s")
+        self.assertNotIn("window.size", g["read_only"])
+        self.assertEqual(self.json_of("get", "window.size")["writable"], True)
+        self.assertIsNone(w["window"]["pending"])
 
         # the readable forms
         for args, want in ((["status"], "ROLE"), (["stats"], "records   accepted"),
@@ -195,7 +197,16 @@ class WeirctlTest(unittest.TestCase):
                 json.loads(r.stdout)
 
     def errors_and_usage(self):
+        # 5 s is not a multiple of the 10 s slide: refused, nothing pending
         r = self.ctl("set", "window.size", "5s")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("multiple of the slide", r.stderr)
+        r = self.ctl("set", "window", "20s 0s")
+        self.assertEqual(r.returncode, 1)
+        r = self.ctl("set", "window", "10s 10s")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("already", r.stderr)
+        r = self.ctl("set", "kafka.brokers", "x:1")
         self.assertEqual(r.returncode, 1)
         self.assertIn("read-only", r.stderr)
         r = self.ctl("--json", "set", "window.size", "5s")
