@@ -60,4 +60,7 @@ WEIR_BUILD=build-gcc python3 tests/integration/test_weirctl.py
 echo "== weirctl set window: a size/slide change at run time (gcc build)"
 WEIR_BUILD=build-gcc python3 tests/integration/test_winchange.py
 
+echo "== install layout, setup-host.sh --dry-run, weirctl reload (gcc build)"
+WEIR_BUILD=build-gcc python3 -m unittest tests/integration/test_install.py
+
 echo "== perf harness, smoke mode (no timing asserts)" && perf/run.sh --smoke >/dev/null

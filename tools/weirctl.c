@@ -705,6 +705,10 @@ static const struct cmd cmds[] = {
 	  "boundary aligned to both slides past the data, which set names; one\n"
 	  "change at a time). Other keys are refused: restart.", show_set },
 	{ "flush", "", "Close every open window now and deliver it to Kafka.", show_flush },
+	{ "reload", "", "Re-read weir's config file (the one weir was started with, or\n"
+	  "-c FILE) and apply what changed: tunables through set (window size and\n"
+	  "slide as one change), changed read-only keys listed as needing a\n"
+	  "restart. Exit 1 when a change was refused. systemd's ExecReload.", NULL },
 	{ "watch", "[--interval S]", "A live view refreshed every S seconds (default 1): rates,\n"
 	  "busy %, drops, p99 latencies, Kafka health per lcore. q quits.", NULL },
 };
@@ -927,6 +931,157 @@ watch(double interval)
 	return rc;
 }
 
+/* --- reload ------------------------------------------------------------------ */
+
+/* Same value as written in the daemon's and in cfg_get's format? */
+static int
+same_value(const char *key, const char *a, const char *b)
+{
+	int64_t na, nb;
+	double a0, a1, b0, b1;
+
+	if (strcmp(a, b) == 0)
+		return 1;
+	if (cfg_parse_duration(a, &na) == 0 && cfg_parse_duration(b, &nb) == 0)
+		return na == nb;
+	if (strncmp(key, "input.range.", 12) == 0 &&
+	    sscanf(a, "%lf , %lf", &a0, &a1) == 2 && sscanf(b, "%lf , %lf", &b0, &b1) == 2)
+		return a0 == b0 && a1 == b1;
+	return 0;
+}
+
+/* Send "set KEY VALUE"; print what happened. @return 0 applied or published, 1 refused */
+static int
+reload_set(const char *key, const char *value)
+{
+	char line[1024], *ans = NULL;
+	struct jdoc d;
+	size_t len;
+	int ok;
+
+	snprintf(line, sizeof(line), "set %s %s", key, value);
+	if (request(line, &ans, &len, 0) != 0)
+		return 1;
+	ok = jparse(&d, ans, len) == 0 && d.len > 0 && jnum(&d, 0, "ok") == 1;
+	if (ok)
+		show_set(&d);
+	else
+		fprintf(stderr, "weirctl: reload: %s: %s\n", key,
+			d.len > 0 ? jstr_or(&d, 0, "error", "refused") : "refused");
+	jfree(&d);
+	free(ans);
+	return ok ? 0 : 1;
+}
+
+/*
+ * Re-read the daemon's config file and apply what changed: every tunable
+ * through "set" (window size and slide as one change), every changed
+ * read-only key named as needing a restart. systemd's ExecReload.
+ */
+static int
+reload(const char *cfg_file)
+{
+	struct weir_config *cfg = calloc(1, sizeof(*cfg));
+	char err[512], fv[CFG_EAL_MAX], win[160], path[CFG_STR_MAX] = "", *ans = NULL;
+	const char *size = NULL, *slide = NULL;
+	unsigned int applied = 0, refused = 0, restart = 0;
+	struct jdoc d;
+	size_t len;
+	int l, k, rc;
+
+	if (cfg == NULL)
+		return EXIT_DAEMON;
+	if (cfg_file == NULL) {
+		/* the file the daemon was started with */
+		rc = request("status", &ans, &len, 0);
+		if (rc != 0) {
+			free(cfg);
+			return rc;
+		}
+		if (jparse(&d, ans, len) == 0 && jstr(&d, 0, "config_file") != NULL)
+			snprintf(path, sizeof(path), "%s", jstr(&d, 0, "config_file"));
+		jfree(&d);
+		free(ans);
+		if (path[0] != '/') {
+			fprintf(stderr, "weirctl: reload: weir was started %s; name the file with "
+				"-c FILE\n", path[0] ? "with a relative config path" :
+				"without a config file");
+			free(cfg);
+			return EXIT_USAGE;
+		}
+		cfg_file = path;
+	}
+	cfg_defaults(cfg);
+	if (cfg_load_file(cfg, cfg_file, err, sizeof(err)) != 0 ||
+	    cfg_validate(cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "weirctl: reload: %s (nothing changed)\n", err);
+		free(cfg);
+		return EXIT_USAGE;
+	}
+	rc = request("get", &ans, &len, 0);
+	if (rc != 0) {
+		free(cfg);
+		return rc;
+	}
+	if (jparse(&d, ans, len) != 0 || jnum(&d, 0, "ok") != 1) {
+		fprintf(stderr, "weirctl: reload: unexpected answer to get: %.200s\n", ans);
+		jfree(&d);
+		free(ans);
+		free(cfg);
+		return EXIT_DAEMON;
+	}
+	l = jget(&d, 0, "tunables");
+	for (k = l >= 0 ? d.n[l].child : -1; k >= 0; k = d.n[k].next) {
+		const char *key = d.n[k].key, *cur = d.n[k].str ? d.n[k].str : "";
+
+		if (strcmp(key, "window.size") == 0) {
+			size = cur;
+			continue;
+		}
+		if (strcmp(key, "window.slide") == 0) {
+			slide = cur;
+			continue;
+		}
+		if (cfg_get(cfg, key, fv, sizeof(fv)) != 0 || same_value(key, cur, fv))
+			continue;	/* not a file key (log.level), or unchanged */
+		if (reload_set(key, fv) == 0)
+			applied++;
+		else
+			refused++;
+	}
+	if (size != NULL && slide != NULL) {
+		char fsize[64], fslide[64];
+
+		if (cfg_get(cfg, "window.size", fsize, sizeof(fsize)) == 0 &&
+		    cfg_get(cfg, "window.slide", fslide, sizeof(fslide)) == 0 &&
+		    !(same_value("window.size", size, fsize) &&
+		      same_value("window.slide", slide, fslide))) {
+			snprintf(win, sizeof(win), "%s %s", fsize, fslide);
+			if (reload_set("window", win) == 0)
+				applied++;
+			else
+				refused++;
+		}
+	}
+	l = jget(&d, 0, "read_only");
+	for (k = l >= 0 ? d.n[l].child : -1; k >= 0; k = d.n[k].next) {
+		const char *key = d.n[k].key, *cur = d.n[k].str ? d.n[k].str : "";
+
+		if (strcmp(cur, "(hidden)") == 0 || cfg_get(cfg, key, fv, sizeof(fv)) != 0 ||
+		    same_value(key, cur, fv))
+			continue;
+		printf("%s: %s -> %s in %s: read-only at run time, restart weir to apply\n",
+		       key, cur, fv, cfg_file);
+		restart++;
+	}
+	printf("reload %s: %u applied, %u refused, %u need a restart\n", cfg_file, applied,
+	       refused, restart);
+	jfree(&d);
+	free(ans);
+	free(cfg);
+	return refused ? EXIT_DAEMON : EXIT_OK;
+}
+
 /* --- main ------------------------------------------------------------------ */
 
 int
@@ -1048,6 +1203,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(c->name, "watch") == 0)
 		return watch(interval);
+	if (strcmp(c->name, "reload") == 0)
+		return reload(cfg_file);
 
 	if (strcmp(c->name, "set") == 0) {
 		if (strchr(pos[2], '\n') != NULL || strchr(pos[1], '\n') != NULL) {
