@@ -8,6 +8,7 @@
  * Our own INI reader rather than rte_cfgfile: errors must name FILE:LINE,
  * the key and what is wrong, and rte_cfgfile keeps no line numbers.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -155,6 +156,13 @@ static const struct cfg_key cfg_keys[] = {
 	{ SEC_INPUT, "influx_precision", CT_ENUM, "ns", AT(influx_precision),
 	  .choices = prec_choices,
 	  .help = "Unit of line protocol timestamps." },
+	{ SEC_INPUT, "address", CT_STRING, "", AT(address), .max = CFG_NAME_MAX - 1,
+	  .help = "IPv4 address of weir on the port (weir run): it answers ARP and "
+		  "ping for it, so senders need no static neighbour entry. Empty: "
+		  "no answers (kernel port types answer themselves)." },
+	{ SEC_INPUT, "address6", CT_STRING, "", AT(address6), .max = CFG_NAME_MAX - 1,
+	  .help = "IPv6 address of weir on the port: it answers neighbour "
+		  "solicitations and ICMPv6 echo for it. Empty: no answers." },
 	{ SEC_WINDOW, "size", CT_DURATION, "60s", AT(size_ns), .flags = F_POSITIVE,
 	  .help = "Window length; a multiple of slide." },
 	{ SEC_WINDOW, "slide", CT_DURATION, "60s", AT(slide_ns), .flags = F_POSITIVE,
@@ -1321,6 +1329,16 @@ cfg_validate(const struct weir_config *c, char *err, size_t errlen)
 	if (c->n_device_id_fields == 0 || c->n_device_id_fields > CFG_ID_FIELDS_MAX) {
 		errf(err, errlen, "%s: [input] device_id_fields: need 1..%d fields",
 		     origin_of(c, SEC_INPUT, "device_id_fields"), CFG_ID_FIELDS_MAX);
+		return -1;
+	}
+	if (c->address[0] != '\0' && inet_pton(AF_INET, c->address, a) != 1) {
+		errf(err, errlen, "%s: [input] address: '%s' is not an IPv4 address "
+		     "(a.b.c.d)", origin_of(c, SEC_INPUT, "address"), c->address);
+		return -1;
+	}
+	if (c->address6[0] != '\0' && inet_pton(AF_INET6, c->address6, a) != 1) {
+		errf(err, errlen, "%s: [input] address6: '%s' is not an IPv6 address",
+		     origin_of(c, SEC_INPUT, "address6"), c->address6);
 		return -1;
 	}
 	if (c->brokers[0] == '\0') {

@@ -20,7 +20,7 @@
 #define CFG_STR_MAX		256	/* topic names, brokers */
 #define CFG_PASS_MAX		64	/* [kafka] passthrough properties */
 #define CFG_EAL_MAX		1024	/* [eal] args */
-#define CFG_KEYS_MAX		40	/* private: fixed keys in cfg.c's table */
+#define CFG_KEYS_MAX		64	/* private: fixed keys in cfg.c's table */
 #define CFG_ORIGIN_MAX		160	/* private: "FILE:LINE", "--set ARG" or "default" */
 
 enum cfg_encoding { CFG_ENC_AUTO, CFG_ENC_JSON, CFG_ENC_INFLUX, CFG_ENC_SNR1 };
@@ -46,6 +46,8 @@ struct weir_config {
 	enum cfg_encoding encoding;		/* auto = detect per datagram */
 	enum cfg_ts_unit json_ts_unit;		/* unit of numeric JSON ts */
 	enum cfg_ts_unit influx_precision;	/* unit of line protocol ts (auto = ns) */
+	char address[CFG_NAME_MAX];		/* IPv4 weir answers ARP/ping for; "" = none */
+	char address6[CFG_NAME_MAX];		/* IPv6 for neighbour discovery/ping; "" = none */
 	/* [window] */
 	int64_t size_ns;
 	int64_t slide_ns;

@@ -36,7 +36,10 @@
 	  "datagrams with rejected records sent to the rejected topic") \
 	X(DLQ_HELD_BACK, "dead_letters_held_back", \
 	  "dead letters the rate limit (or a full ring) held back") \
-	X(FLUSHES, "flushes", "flush requests served (weirctl flush)")
+	X(FLUSHES, "flushes", "flush requests served (weirctl flush)") \
+	X(HOST_REPLIES, "host_replies", \
+	  "ARP, neighbour and echo replies sent for [input] address/address6") \
+	X(HOST_TX_FAILED, "host_tx_failed", "replies not sent: no mbuf or TX queue full")
 
 enum wr_counter {
 #define WR_X(e, n, h) WR_CTR_##e,

@@ -5,6 +5,7 @@
  * aggregators close every window), sink thread drains and flushes Kafka,
  * stop ports, destroy in reverse order, rte_eal_cleanup. Main thread.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -298,6 +299,30 @@ pipeline_setup(struct ctl_pipeline *pl, char *err, size_t errlen)
 	rc = dp_port_init((uint16_t)pl->port_id, pl->pool, 1024, err, errlen);
 	if (rc != 0)
 		return -1;
+	if (c->address[0] != '\0' || c->address6[0] != '\0') {
+		struct rte_ether_addr mac;
+
+		if (pl->o->replay) {
+			fprintf(stderr, "weir: [input] address/address6: no ARP/ping answers in "
+				"replay (there is no one to answer)\n");
+		} else if (rte_eth_macaddr_get((uint16_t)pl->port_id, &mac) != 0) {
+			snprintf(err, errlen, "[input] address: cannot read port %d's MAC "
+				 "address", pl->port_id);
+			return -1;
+		} else {
+			memcpy(pl->host.mac, mac.addr_bytes, sizeof(pl->host.mac));
+			pl->host.has_ip4 = c->address[0] != '\0' &&
+					   inet_pton(AF_INET, c->address, pl->host.ip4) == 1;
+			pl->host.has_ip6 = c->address6[0] != '\0' &&
+					   inet_pton(AF_INET6, c->address6, pl->host.ip6) == 1;
+			pl->rx.host = &pl->host;
+			pl->rx.host_pool = pl->pool;
+			fprintf(stderr, "weir: answering ARP/ND and ping for %s%s%s on port %d "
+				"(MAC " RTE_ETHER_ADDR_PRT_FMT ")\n", c->address,
+				c->address[0] && c->address6[0] ? " and " : "", c->address6,
+				pl->port_id, RTE_ETHER_ADDR_BYTES(&mac));
+		}
+	}
 
 	pl->ctr = aligned_alloc(64, sizeof(*pl->ctr) * (1 + pl->n_out));
 	if (pl->ctr == NULL) {

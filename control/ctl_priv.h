@@ -18,6 +18,7 @@
 #include "ctl.h"
 #include "ctl_stats.h"
 #include "dp.h"
+#include "dp_host.h"
 
 struct ctl_server;
 
@@ -27,6 +28,7 @@ struct ctl_pipeline {
 	struct dp_tunables tun[2];	/* double buffer published through rx.tun */
 	int64_t lateness_max_ns;	/* largest lateness the window tables fit */
 	struct dp_port_set ports;
+	struct dp_host host;		/* [input] address/address6 responder */
 	struct rte_mempool *pool;
 	struct rte_ring *replay_ring;
 	struct rte_ring *dlq;		/* rx_to_sink_dlq: dead letters */

@@ -17,6 +17,7 @@
 #include "wr_stats.h"
 
 struct rte_mempool;
+struct dp_host;
 struct rte_ring;
 struct agg_table;
 struct hdr;
@@ -99,6 +100,9 @@ struct dp_rx {
 	int replay;			/* arrival from dynfield, back-pressure, no drops */
 	int dynfield_off;		/* replay dynfield offset */
 	unsigned int n_workers;		/* 0: aggregate inline on this lcore */
+	/* ARP/ND/echo responder (live only; NULL = off) and its reply mbufs */
+	const struct dp_host *host;
+	struct rte_mempool *host_pool;
 	struct rte_ring **to_agg;	/* rx_to_agg rings, SP (this lcore) / SC (worker) */
 	unsigned int n_metrics;
 	size_t rec_size;		/* wr_record_size(n_metrics) */

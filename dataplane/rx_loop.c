@@ -35,6 +35,7 @@
 #include "agg.h"
 #include "agg_loop.h"
 #include "dp.h"
+#include "dp_host.h"
 #include "hdr.h"
 
 #define RX_BURST_MAX	512
@@ -310,6 +311,40 @@ rx_dead_letter(struct dp_rx_state *st, const struct dp_pkt_info *info, const uin
 		rx->ctr->v[WR_CTR_DLQ_SENT]++;
 }
 
+/* A frame not for the sensor path: answer it if it is ARP/ND/echo for us. */
+static void
+rx_host(struct dp_rx *rx, const uint8_t *frame, uint32_t len)
+{
+	enum dp_host_reply_kind kind;
+	struct rte_mbuf *r = rte_pktmbuf_alloc(rx->host_pool);
+	uint32_t room, n;
+	uint8_t *out;
+
+	if (r == NULL) {
+		/* only count it when there was something to answer */
+		uint8_t tmp[RTE_MBUF_DEFAULT_DATAROOM];
+
+		if (dp_host_reply(rx->host, frame, len, tmp, sizeof(tmp), &kind) != 0)
+			rx->ctr->v[WR_CTR_HOST_TX_FAILED]++;
+		return;
+	}
+	out = rte_pktmbuf_mtod(r, uint8_t *);
+	room = rte_pktmbuf_tailroom(r);
+	n = dp_host_reply(rx->host, frame, len, out, room, &kind);
+	if (n == 0) {
+		rte_pktmbuf_free(r);
+		return;
+	}
+	r->data_len = (uint16_t)n;
+	r->pkt_len = n;
+	if (rte_eth_tx_burst(rx->port_id, 0, &r, 1) == 1) {
+		rx->ctr->v[WR_CTR_HOST_REPLIES]++;
+	} else {
+		rte_pktmbuf_free(r);
+		rx->ctr->v[WR_CTR_HOST_TX_FAILED]++;
+	}
+}
+
 static inline void
 rx_packet(struct dp_rx_state *st, struct rte_mbuf *m)
 {
@@ -364,6 +399,8 @@ rx_packet(struct dp_rx_state *st, struct rte_mbuf *m)
 		break;
 	case DP_PKT_IGNORED:
 		rx->ctr->v[WR_CTR_PKT_IGNORED]++;
+		if (unlikely(rx->host != NULL))
+			rx_host(rx, frame, len);
 		break;
 	default:
 		rx->ctr->v[WR_CTR_PKT_MALFORMED]++;
