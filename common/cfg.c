@@ -189,6 +189,23 @@ static const struct cfg_key cfg_keys[] = {
 	  .help = "Entries of each rx_to_agg and agg_to_sink ring." },
 	{ SEC_DATAPLANE, "mbufs", CT_UINT, "8191", AT(mbufs), .min = 1023, .max = 1048575,
 	  .help = "Mbufs in the packet pool (2^n - 1 uses memory best)." },
+	{ SEC_DATAPLANE, "mbuf_size", CT_UINT, "2176", AT(mbuf_size), .min = 1280,
+	  .max = 65535,
+	  .help = "Bytes per mbuf (128 headroom + data room; weir run). Frames "
+		  "larger than the data room are cut by the port (and counted "
+		  "malformed) or dropped by it: raise it for jumbo frames, or for "
+		  "AF_PACKET ports whose kernel reassembles fragments (with the "
+		  "port's framesz)." },
+	{ SEC_DATAPLANE, "reassembly_flows", CT_UINT, "256", AT(reassembly_flows), .min = 0,
+	  .max = 65536,
+	  .help = "IPv4/IPv6 datagrams reassembled at once from fragments (each "
+		  "of at most 8 fragments); 0 turns reassembly off and every "
+		  "fragment is rejected \"fragment\". Fragments that time out, "
+		  "overlap or do not fit are rejected \"fragment\"." },
+	{ SEC_DATAPLANE, "reassembly_timeout", CT_DURATION, "2s", AT(reassembly_timeout_ns),
+	  .flags = F_POSITIVE,
+	  .help = "All fragments of a datagram must arrive within this (arrival "
+		  "time; replay: capture time)." },
 	{ SEC_TOPICS, "aggregated", CT_TOPIC, "aggregated", AT(topic_aggregated),
 	  .help = "Window results: one JSON message per device per window." },
 	{ SEC_TOPICS, "alerts", CT_TOPIC, "alerts", AT(topic_alerts),

@@ -61,6 +61,9 @@ struct weir_config {
 	unsigned int burst;			/* rx burst size */
 	unsigned int ring_size;			/* rx_to_agg / agg_to_sink ring entries */
 	unsigned int mbufs;			/* mbuf pool size */
+	unsigned int mbuf_size;			/* bytes per mbuf: headroom + data room */
+	unsigned int reassembly_flows;		/* datagrams reassembled at once, 0 = off */
+	int64_t reassembly_timeout_ns;		/* a datagram's fragments must arrive within */
 	/* [topics] */
 	char topic_aggregated[CFG_STR_MAX];
 	char topic_alerts[CFG_STR_MAX];

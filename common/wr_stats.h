@@ -39,7 +39,9 @@
 	X(FLUSHES, "flushes", "flush requests served (weirctl flush)") \
 	X(HOST_REPLIES, "host_replies", \
 	  "ARP, neighbour and echo replies sent for [input] address/address6") \
-	X(HOST_TX_FAILED, "host_tx_failed", "replies not sent: no mbuf or TX queue full")
+	X(HOST_TX_FAILED, "host_tx_failed", "replies not sent: no mbuf or TX queue full") \
+	X(REASSEMBLED, "datagrams_reassembled", \
+	  "UDP datagrams rebuilt from fragments (their fragments count as datagrams)")
 
 enum wr_counter {
 #define WR_X(e, n, h) WR_CTR_##e,

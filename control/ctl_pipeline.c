@@ -22,6 +22,7 @@
 #include <rte_errno.h>
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
+#include <rte_ip_frag.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_log.h>
@@ -246,7 +247,7 @@ pipeline_setup(struct ctl_pipeline *pl, char *err, size_t errlen)
 	if (pl->kafka == NULL)
 		return -1;
 
-	room = RTE_MBUF_DEFAULT_BUF_SIZE;
+	room = RTE_MAX(c->mbuf_size, (unsigned int)RTE_PKTMBUF_HEADROOM + 1024);
 	if (pl->o->replay && pl->cap.max_len + RTE_PKTMBUF_HEADROOM > room)
 		room = RTE_MIN(pl->cap.max_len + RTE_PKTMBUF_HEADROOM, (uint32_t)UINT16_MAX);
 	pl->pool = rte_pktmbuf_pool_create("weir_mbufs", c->mbufs, 256, 0, (uint16_t)room,
@@ -299,6 +300,25 @@ pipeline_setup(struct ctl_pipeline *pl, char *err, size_t errlen)
 	rc = dp_port_init((uint16_t)pl->port_id, pl->pool, 1024, err, errlen);
 	if (rc != 0)
 		return -1;
+	if (c->reassembly_flows > 0) {
+		/* up to RTE_LIBRTE_IP_FRAG_MAX_FRAG fragment copies per datagram,
+		 * in a pool of their own: the RX pool is never starved by them */
+		unsigned int n = c->reassembly_flows * RTE_LIBRTE_IP_FRAG_MAX_FRAG + 512;
+		uint32_t flows = rte_align32pow2(c->reassembly_flows);
+
+		pl->frag_pool = rte_pktmbuf_pool_create("weir_frags", n, 64, 0,
+							(uint16_t)room, (int)socket);
+		pl->frag_tbl = pl->frag_pool == NULL ? NULL :
+			       rte_ip_frag_table_create(flows, 16, c->reassembly_flows,
+							(uint64_t)c->reassembly_timeout_ns,
+							(int)socket);
+		if (pl->frag_tbl == NULL) {
+			snprintf(err, errlen, "[dataplane] reassembly_flows %u: cannot create the "
+				 "reassembly table and its %u mbufs: %s", c->reassembly_flows, n,
+				 rte_strerror(rte_errno));
+			return -1;
+		}
+	}
 	if (c->address[0] != '\0' || c->address6[0] != '\0') {
 		struct rte_ether_addr mac;
 
@@ -404,6 +424,10 @@ pipeline_setup(struct ctl_pipeline *pl, char *err, size_t errlen)
 		.replay = pl->o->replay,
 		.dynfield_off = pl->rx.dynfield_off,
 		.n_workers = pl->n_workers,
+		.host = pl->rx.host,
+		.host_pool = pl->rx.host_pool,
+		.frag_tbl = pl->frag_tbl,
+		.frag_pool = pl->frag_pool,
 		.to_agg = pl->to_agg,
 		.n_metrics = c->n_metrics,
 		.rec_size = rec_size,
@@ -484,6 +508,9 @@ pipeline_destroy(struct ctl_pipeline *pl)
 	}
 	rte_ring_free(pl->replay_ring);
 	rte_ring_free(pl->dlq);
+	if (pl->frag_tbl != NULL)
+		rte_ip_frag_table_destroy(pl->frag_tbl);
+	rte_mempool_free(pl->frag_pool);
 	rte_mempool_free(pl->pool);
 	snk_kafka_destroy(pl->kafka);
 	snk_broker_stop(pl->broker);

@@ -29,6 +29,8 @@ struct ctl_pipeline {
 	int64_t lateness_max_ns;	/* largest lateness the window tables fit */
 	struct dp_port_set ports;
 	struct dp_host host;		/* [input] address/address6 responder */
+	struct rte_ip_frag_tbl *frag_tbl;	/* IP reassembly, NULL = off */
+	struct rte_mempool *frag_pool;	/* its fragment copies */
 	struct rte_mempool *pool;
 	struct rte_ring *replay_ring;
 	struct rte_ring *dlq;		/* rx_to_sink_dlq: dead letters */

@@ -36,9 +36,9 @@ ctl_summary_write(FILE *f, const struct ctl_report *r)
 
 	fprintf(f, "{\"packets\":{\"rx\":%" PRIu64 ",\"ignored\":%" PRIu64
 		",\"malformed\":%" PRIu64 ",\"host_replies\":%" PRIu64 ",\"host_tx_failed\":%"
-		PRIu64 "},", c->v[WR_CTR_PKT_RX], c->v[WR_CTR_PKT_IGNORED],
-		c->v[WR_CTR_PKT_MALFORMED], c->v[WR_CTR_HOST_REPLIES],
-		c->v[WR_CTR_HOST_TX_FAILED]);
+		PRIu64 ",\"reassembled\":%" PRIu64 "},", c->v[WR_CTR_PKT_RX],
+		c->v[WR_CTR_PKT_IGNORED], c->v[WR_CTR_PKT_MALFORMED], c->v[WR_CTR_HOST_REPLIES],
+		c->v[WR_CTR_HOST_TX_FAILED], c->v[WR_CTR_REASSEMBLED]);
 	fprintf(f, "\"datagrams\":%" PRIu64 ",", c->v[WR_CTR_DATAGRAMS]);
 	fprintf(f, "\"records\":{\"accepted\":%" PRIu64 ",\"late\":%" PRIu64
 		",\"rejected\":%" PRIu64 ",\"dropped\":%" PRIu64 ",\"rejected_by_reason\":{",

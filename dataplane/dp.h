@@ -17,12 +17,16 @@
 #include "wr_stats.h"
 
 struct rte_mempool;
+struct rte_ip_frag_tbl;
 struct dp_host;
 struct rte_ring;
 struct agg_table;
 struct hdr;
 
 /* Replay metadata carried in an mbuf dynamic field. */
+/* Largest frame weir handles whole: a 64 KiB IP datagram behind two VLAN tags. */
+#define DP_FRAME_MAX	(65536 + 22)
+
 struct dp_replay_meta {
 	int64_t arrival_ns;	/* capture time + loop shift */
 	int64_t shift_ns;	/* loop shift: added to decoded event times */
@@ -103,6 +107,10 @@ struct dp_rx {
 	/* ARP/ND/echo responder (live only; NULL = off) and its reply mbufs */
 	const struct dp_host *host;
 	struct rte_mempool *host_pool;
+	/* IP reassembly (NULL = off): the table (timeouts in arrival ns) and the
+	 * pool its fragment copies come from */
+	struct rte_ip_frag_tbl *frag_tbl;
+	struct rte_mempool *frag_pool;
 	struct rte_ring **to_agg;	/* rx_to_agg rings, SP (this lcore) / SC (worker) */
 	unsigned int n_metrics;
 	size_t rec_size;		/* wr_record_size(n_metrics) */

@@ -25,6 +25,7 @@
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
+#include <rte_ip_frag.h>
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
 #include <rte_pause.h>
@@ -77,6 +78,10 @@ struct dp_rx_state {
 	unsigned int *n_stage;
 	int64_t *w_sent;		/* last watermark each worker has seen */
 	struct agg_stage inline_stage;
+	/* IP reassembly (rx->frag_tbl != NULL): what the table gave up on, and
+	 * a buffer for a whole reassembled frame */
+	struct rte_ip_frag_death_row dr;
+	uint8_t *big;
 };
 
 static const struct rte_mbuf_dynfield replay_dynfield_desc = {
@@ -311,6 +316,123 @@ rx_dead_letter(struct dp_rx_state *st, const struct dp_pkt_info *info, const uin
 		rx->ctr->v[WR_CTR_DLQ_SENT]++;
 }
 
+/*
+ * Fragments the reassembly table gave up on (timed out, overlapping, more
+ * than RTE_LIBRTE_IP_FRAG_MAX_FRAG, table full): each is one record
+ * rejected "fragment", as an unreassembled fragment always was (they were
+ * counted as datagrams on arrival).
+ */
+static void
+rx_frag_dead(struct dp_rx_state *st)
+{
+	struct dp_rx *rx = st->rx;
+	uint32_t i;
+
+	for (i = 0; i < st->dr.cnt; i++) {
+		struct rte_mbuf *d = st->dr.row[i];
+		struct dp_pkt_info info;
+
+		/* a later fragment may have lost its headers to the table: the
+		 * dead letter then names no source */
+		if (d->nb_segs != 1 ||
+		    dp_pkt_parse(rte_pktmbuf_mtod(d, const uint8_t *), rte_pktmbuf_data_len(d),
+				 rx->ports, &info) != DP_PKT_FRAGMENT)
+			memset(&info, 0, sizeof(info));
+		dp_record_reject(&st->out, WR_REASON_FRAGMENT);
+		rx_dead_letter(st, &info, NULL, 0, 1);
+	}
+	rte_ip_frag_free_death_row(&st->dr, 0);
+}
+
+static void rx_whole(struct dp_rx_state *st, const struct dp_pkt_meta *meta,
+		     const uint8_t *frame, uint32_t len);
+
+/* Drop what has waited longer than the timeout (now in arrival ns). */
+static void
+rx_frag_expire(struct dp_rx_state *st, uint64_t now)
+{
+	do {
+		rte_ip_frag_table_del_expired_entries(st->rx->frag_tbl, &st->dr, now);
+		if (st->dr.cnt == 0)
+			break;
+		rx_frag_dead(st);
+	} while (now == UINT64_MAX);
+}
+
+/*
+ * A UDP fragment (frame, len: the received frame): a copy trimmed to the IP
+ * length goes to the reassembly table (the received mbuf may be read-only
+ * capture memory, and Ethernet padding must not end up inside the
+ * datagram). @return 0 taken (pending, reassembled or given up on: counted
+ * either way), -1 not reassemblable here (the caller rejects it).
+ */
+static int
+rx_reassemble(struct dp_rx_state *st, struct rte_mbuf *m, const uint8_t *frame, uint32_t len,
+	      const struct dp_pkt_meta *meta)
+{
+	struct dp_rx *rx = st->rx;
+	struct rte_mbuf *c, *whole;
+	uint32_t l2 = RTE_ETHER_HDR_LEN, l3, iplen;
+	uint16_t type = rte_be_to_cpu_16(*(const rte_be16_t *)(frame + 12));
+	uint64_t now = (uint64_t)meta->arrival_ns;
+	int tags;
+
+	for (tags = 0; tags < 2 && (type == RTE_ETHER_TYPE_VLAN || type == RTE_ETHER_TYPE_QINQ ||
+				    type == RTE_ETHER_TYPE_QINQ1); tags++) {
+		type = rte_be_to_cpu_16(*(const rte_be16_t *)(frame + l2 + 2));
+		l2 += RTE_VLAN_HLEN;
+	}
+	/* dp_pkt_parse checked every length below */
+	if (type == RTE_ETHER_TYPE_IPV4) {
+		const struct rte_ipv4_hdr *ip = (const void *)(frame + l2);
+
+		l3 = rte_ipv4_hdr_len(ip);
+		iplen = rte_be_to_cpu_16(ip->total_length);
+	} else if (type == RTE_ETHER_TYPE_IPV6) {
+		const struct rte_ipv6_hdr *ip = (const void *)(frame + l2);
+
+		/* DPDK reassembles a fragment header right after the fixed one */
+		if (ip->proto != IPPROTO_FRAGMENT)
+			return -1;
+		l3 = sizeof(*ip) + sizeof(struct rte_ipv6_fragment_ext);
+		iplen = sizeof(*ip) + rte_be_to_cpu_16(ip->payload_len);
+	} else {
+		return -1;
+	}
+	if (l2 + iplen > len || m->nb_segs != 1)
+		return -1;
+	c = rte_pktmbuf_copy(m, rx->frag_pool, 0, l2 + iplen);
+	if (c == NULL)
+		return -1;
+	c->l2_len = l2;
+	c->l3_len = l3;
+	if (type == RTE_ETHER_TYPE_IPV4) {
+		struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(c, struct rte_ipv4_hdr *, l2);
+
+		whole = rte_ipv4_frag_reassemble_packet(rx->frag_tbl, &st->dr, c, now, ip);
+	} else {
+		struct rte_ipv6_hdr *ip = rte_pktmbuf_mtod_offset(c, struct rte_ipv6_hdr *, l2);
+
+		whole = rte_ipv6_frag_reassemble_packet(rx->frag_tbl, &st->dr, c, now, ip,
+							(void *)(ip + 1));
+	}
+	if (st->dr.cnt != 0)
+		rx_frag_dead(st);
+	if (whole != NULL) {
+		uint32_t wlen = rte_pktmbuf_pkt_len(whole);
+		const uint8_t *p = wlen <= DP_FRAME_MAX ?
+				   rte_pktmbuf_read(whole, 0, wlen, st->big) : NULL;
+
+		rx->ctr->v[WR_CTR_REASSEMBLED]++;
+		if (p != NULL)
+			rx_whole(st, meta, p, wlen);
+		else
+			rx->ctr->v[WR_CTR_PKT_MALFORMED]++;
+		rte_pktmbuf_free(whole);
+	}
+	return 0;
+}
+
 /* A frame not for the sensor path: answer it if it is ARP/ND/echo for us. */
 static void
 rx_host(struct dp_rx *rx, const uint8_t *frame, uint32_t len)
@@ -343,6 +465,30 @@ rx_host(struct dp_rx *rx, const uint8_t *frame, uint32_t len)
 		rte_pktmbuf_free(r);
 		rx->ctr->v[WR_CTR_HOST_TX_FAILED]++;
 	}
+}
+
+static inline void
+rx_decode(struct dp_rx_state *st, const struct dp_pkt_meta *meta, const struct dp_pkt_info *info)
+{
+	uint64_t rec0 = st->out.records, em0 = st->emitted, n_rej;
+
+	dp_decode_payload(&st->tun->dcfg, meta, info->payload, info->payload_len, &st->out);
+	n_rej = (st->out.records - rec0) - (st->emitted - em0);
+	if (unlikely(n_rej != 0))
+		rx_dead_letter(st, info, info->payload, info->payload_len, n_rej);
+}
+
+/* A reassembled datagram (its fragments were counted as datagrams). */
+static void
+rx_whole(struct dp_rx_state *st, const struct dp_pkt_meta *meta, const uint8_t *frame,
+	 uint32_t len)
+{
+	struct dp_pkt_info info;
+
+	if (dp_pkt_parse(frame, len, st->rx->ports, &info) == DP_PKT_DATAGRAM)
+		rx_decode(st, meta, &info);
+	else	/* cannot happen for what the table built; never silent */
+		st->rx->ctr->v[WR_CTR_PKT_MALFORMED]++;
 }
 
 static inline void
@@ -382,18 +528,14 @@ rx_packet(struct dp_rx_state *st, struct rte_mbuf *m)
 		}
 	}
 	switch (dp_pkt_parse(frame, len, rx->ports, &info)) {
-	case DP_PKT_DATAGRAM: {
-		uint64_t rec0 = st->out.records, em0 = st->emitted, n_rej;
-
+	case DP_PKT_DATAGRAM:
 		rx->ctr->v[WR_CTR_DATAGRAMS]++;
-		dp_decode_payload(&st->tun->dcfg, &meta, info.payload, info.payload_len, &st->out);
-		n_rej = (st->out.records - rec0) - (st->emitted - em0);
-		if (unlikely(n_rej != 0))
-			rx_dead_letter(st, &info, info.payload, info.payload_len, n_rej);
+		rx_decode(st, &meta, &info);
 		break;
-	}
 	case DP_PKT_FRAGMENT:
 		rx->ctr->v[WR_CTR_DATAGRAMS]++;
+		if (rx->frag_tbl != NULL && rx_reassemble(st, m, frame, len, &meta) == 0)
+			break;
 		dp_record_reject(&st->out, WR_REASON_FRAGMENT);
 		rx_dead_letter(st, &info, NULL, 0, 1);
 		break;
@@ -565,6 +707,8 @@ rx_finish(struct dp_rx_state *st)
 {
 	struct dp_rx *rx = st->rx;
 
+	if (rx->frag_tbl != NULL)	/* what never completed is rejected "fragment" */
+		rx_frag_expire(st, UINT64_MAX);
 	rx_burst_end(st);
 	if (rx->n_workers == 0) {
 		rx_inline_flush(st);
@@ -597,6 +741,11 @@ dp_rx_init(struct dp_rx *rx)
 	st->t_max = INT64_MIN;
 	st->win_gen = st->tun->win_gen;
 	st->itab[0] = rx->inline_table;
+	if (rx->frag_tbl != NULL) {
+		st->big = malloc(DP_FRAME_MAX);
+		if (st->big == NULL)
+			goto fail;
+	}
 	st->stage = calloc(nw, sizeof(*st->stage));
 	st->n_stage = calloc(nw, sizeof(*st->n_stage));
 	st->w_sent = calloc(nw, sizeof(*st->w_sent));
@@ -632,6 +781,7 @@ dp_rx_free(struct dp_rx *rx)
 	free(st->stage);
 	free(st->n_stage);
 	free(st->w_sent);
+	free(st->big);
 	if (rx->n_workers == 0)
 		agg_stage_free(&st->inline_stage);
 	free(st);
@@ -669,6 +819,8 @@ dp_rx_loop(void *arg)
 			} else if (st->burst_tsc - idle_check_tsc > idle_check_every) {
 				idle_check_tsc = st->burst_tsc;
 				rx_idle_advance(st, wall_ns());
+				if (rx->frag_tbl != NULL)
+					rx_frag_expire(st, (uint64_t)wall_ns());
 				rx_burst_end(st);
 			}
 			/* oversubscribed lcores (replay on 2 CPUs): let the others run */
@@ -688,6 +840,8 @@ dp_rx_loop(void *arg)
 			rx_packet(st, pkts[i]);
 		}
 		rte_pktmbuf_free_bulk(pkts, n);
+		if (rx->frag_tbl != NULL)
+			rx_frag_expire(st, (uint64_t)st->arrival_ns);
 		rx_burst_end(st);
 	}
 	rx_finish(st);

@@ -8,6 +8,7 @@ PKGS=(
 	build-essential gcc clang meson ninja-build pkg-config
 	libdpdk-dev dpdk librdkafka-dev libjemalloc-dev libcmocka-dev libpcap-dev
 	kcat python3 iproute2 python3-prometheus-client chromium tmux
+	iputils-ping iputils-arping socat python3-influxdb
 )
 
 missing=()

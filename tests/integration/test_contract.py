@@ -1137,6 +1137,63 @@ class TestPackets(ContractCase):
         self.assertEqual(r.s["datagrams"], len(frames) + 1)
         self.assertCounts(r, accepted=1, reasons={"fragment": len(frames)})
 
+    @staticmethod
+    def fragments(dgram, v6=False, size=512, ident=0x77, vlans=()):
+        """dgram (UDP header + payload) cut into fragments of size bytes."""
+        out = []
+        for off in range(0, len(dgram), size):
+            chunk, more = dgram[off:off + size], off + size < len(dgram)
+            if v6:
+                fh = struct.pack("!HI", (off // 8) << 3 | more, ident)
+                out.append(eth(ipv6(chunk, exts=[(44, fh)]), ethertype=0x86DD, vlans=vlans))
+            else:
+                out.append(eth(ipv4(chunk, frag=(0x2000 if more else 0) | off // 8),
+                               vlans=vlans))
+        return out
+
+    def test_reassembly(self):
+        """Datagrams larger than one frame, cut into IPv4 and IPv6 fragments (in
+        order, reversed, behind a VLAN tag) are reassembled and decoded whole;
+        fragments count as datagrams, the whole datagram once as reassembled."""
+        def batch(dev, n):
+            return b"\n".join(jrec(dev, BMS + 1000 + i, temperature=i) for i in range(n))
+        d4 = udp(batch("frag-v4", 60))
+        d6 = udp(batch("frag-v6", 60))
+        dv = udp(batch("frag-vlan", 30))
+        f4 = self.fragments(d4)
+        f6 = self.fragments(d6, v6=True)
+        fv = self.fragments(dv, ident=0x78, vlans=[(0x8100, 7)])
+        self.assertGreater(len(f4), 3)
+        frames = f4 + list(reversed(f6)) + fv
+        r = self.replay([(B + 10 + i * 0.001, f) for i, f in enumerate(frames)])
+        self.assertEqual(r.s["datagrams"], len(frames))
+        self.assertEqual(r.s["packets"]["reassembled"], 3)
+        self.assertCounts(r, accepted=150)
+        counts = {m["device_id"]: m["count"] for m in r.msgs}
+        self.assertEqual(counts, {"frag-v4": 60, "frag-v6": 60, "frag-vlan": 30})
+        self.assertEqual(sum(m["metrics"]["temperature"]["sum"] for m in r.msgs
+                             if m["device_id"] == "frag-v4"), sum(range(60)))
+
+    def test_reassembly_timeout_and_off(self):
+        """Fragments that do not all arrive within reassembly_timeout, and every
+        fragment with reassembly_flows = 0, are rejected "fragment" each."""
+        f4 = self.fragments(udp(b"\n".join(jrec("late-frag", BMS + 1000 + i, temperature=i)
+                                            for i in range(40))))
+        n = len(f4)
+        # the last fragment comes 3 s after the others (timeout 2 s): all lost
+        frames = [(B + 10 + i * 0.001, f) for i, f in enumerate(f4[:-1])]
+        frames.append((B + 13, f4[-1]))
+        frames.append((B + 14, u4(GOOD)))
+        r = self.replay(frames)
+        self.assertEqual(r.s["datagrams"], n + 1)
+        self.assertEqual(r.s["packets"]["reassembled"], 0)
+        self.assertCounts(r, accepted=1, reasons={"fragment": n})
+        # reassembly off: each fragment is rejected on arrival
+        r = self.replay([(B + 10 + i * 0.001, f) for i, f in enumerate(f4)],
+                        sets=["dataplane.reassembly_flows=0"])
+        self.assertEqual(r.s["packets"]["reassembled"], 0)
+        self.assertCounts(r, reasons={"fragment": n})
+
 
 # ---------------------------------------------------------------- §4 windows
 
