@@ -63,4 +63,7 @@ WEIR_BUILD=build-gcc python3 tests/integration/test_winchange.py
 echo "== install layout, setup-host.sh --dry-run, weirctl reload (gcc build)"
 WEIR_BUILD=build-gcc python3 -m unittest tests/integration/test_install.py
 
+echo "== live network: weir run on AF_PACKET in a namespace; ping, arping, real clients (gcc)"
+WEIR_BUILD=build-gcc python3 -m unittest tests/integration/test_netns.py
+
 echo "== perf harness, smoke mode (no timing asserts)" && perf/run.sh --smoke >/dev/null
