@@ -111,6 +111,13 @@ struct agg_table_stats {
 /** Fill st (zeroes for a NULL table). */
 void agg_table_stats_get(const struct agg_table *t, struct agg_table_stats *st);
 
+/**
+ * Check the table's invariants (tests; O(size)): every device reachable
+ * from its home slot with no empty slot on the way, device and window
+ * lists consistent, counts matching. @return 0, or -1 with *why set.
+ */
+int agg_table_verify(const struct agg_table *t, const char **why);
+
 /*
  * weirctl top: the busiest devices of a table. Only the owning lcore may
  * read its table, so the control thread asks it through an agg_top_req

@@ -171,11 +171,13 @@ pool_link(const struct agg_pool *p, uint32_t i)
 	return (uint32_t *)((uint8_t *)pool_elem(p, i) + p->link_off);
 }
 
-/* Elements that pool_get can hand out without allocating. */
+/* Elements that pool_get can hand out now: allocated and within the bound. */
 static inline uint64_t
 pool_ready(const struct agg_pool *p)
 {
-	return ((uint64_t)p->n_chunks << p->shift) - p->in_use;
+	uint64_t room = (uint64_t)p->n_chunks << p->shift;
+
+	return (room < p->max ? room : p->max) - p->in_use;
 }
 
 /* Make n more elements ready: 0, -ENOSPC past the bound, -ENOMEM. */
@@ -867,4 +869,72 @@ agg_table_destroy(struct agg_table *t)
 	free(t->devs);
 	free(t->slots);
 	free(t);
+}
+
+int
+agg_table_verify(const struct agg_table *t, const char **why)
+{
+	uint64_t devices = 0, windows = 0, listed = 0;
+	uint32_t i, j, e, w, s, s_lo, prev;
+
+#define AGG_BAD(msg) do { *why = (msg); return -1; } while (0)
+	if (t == NULL)
+		AGG_BAD("no table");
+	for (i = 0; i <= t->mask; i++) {
+		const struct agg_slot *sl = &t->slots[i];
+		const struct agg_dev *d;
+
+		if (sl->dev == 0)
+			continue;
+		if (sl->dev > t->dev_used)
+			AGG_BAD("slot names a device never used");
+		d = &t->devs[sl->dev - 1];
+		if (d->id_len == 0 || d->win == AGG_NONE)
+			AGG_BAD("slot names a free or windowless device");
+		if (table_hash(t, (const char *)dev_id(t, d), d->id_len) != sl->hash)
+			AGG_BAD("slot hash is not the device's");
+		for (j = sl->hash & t->mask; j != i; j = (j + 1) & t->mask)
+			if (t->slots[j].dev == 0)
+				AGG_BAD("empty slot between a device's home and its slot");
+		devices++;
+		/* the device list: ordered by offset from lo, each record its own */
+		s_lo = slot_index(t, t->lo);
+		prev = AGG_NONE;
+		for (w = d->win; w != AGG_NONE; w = win_of(t, w)->dnext) {
+			const struct agg_win *r = win_of(t, w);
+			uint32_t rel = win_rel(t, r->sidx, s_lo);
+
+			if (r->dev != sl->dev - 1 || r->count == 0)
+				AGG_BAD("window record of another device or empty");
+			if (prev != AGG_NONE && rel <= prev)
+				AGG_BAD("device windows out of order");
+			if (!t->any_open || rel > (uint64_t)(t->hi - t->lo))
+				AGG_BAD("device window outside [lo, hi]");
+			prev = rel;
+			windows++;
+		}
+	}
+	if (devices != t->n_devices)
+		AGG_BAD("device count differs from the index");
+	if (windows != t->wins.in_use)
+		AGG_BAD("window records in use differ from the device lists");
+	for (s = 0; s < t->k_slots; s++) {
+		for (w = t->head[s]; w != AGG_NONE; w = win_of(t, w)->next) {
+			if (win_of(t, w)->sidx != s)
+				AGG_BAD("record on another window's list");
+			if (win_of(t, w)->next == AGG_NONE && t->tail[s] != w)
+				AGG_BAD("window list tail");
+			listed++;
+		}
+	}
+	if (listed != windows)
+		AGG_BAD("window lists and device lists disagree");
+	for (e = 0, i = 0; e < t->dev_used; e++)
+		if (t->devs[e].id_len == 0)
+			i++;
+	if (t->dev_used - i != t->n_devices)
+		AGG_BAD("free device entries miscounted");
+	*why = NULL;
+	return 0;
+#undef AGG_BAD
 }
