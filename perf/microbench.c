@@ -8,7 +8,7 @@
  *    device (lookup + fold) at 10^4 and 10^6 devices, in random order, and
  *    of the first record of each device (insert: a new device and window);
  *  - agg_devkey_hash (the RX lcore's per-record hash) and hdr_record.
- * Prints JSON on stdout. Main lcore only (EAL for rte_hash).
+ * Prints JSON on stdout. Main lcore only (EAL for the TSC and the decoders).
  */
 #include <getopt.h>
 #include <inttypes.h>
