@@ -45,9 +45,12 @@ agg_devkey_hash(const char *id, uint8_t id_len)
 	return rte_hash_crc(key, AGG_DEVKEY_LEN, 0);
 }
 
+/** Hash of a device id as the table expects it in wr_record.hash. */
+typedef uint32_t (*agg_hash_fn)(const char *id, uint8_t id_len);
+
 struct agg_cfg {
-	const char *name;		/* unique, for rte_hash names; <= 20 chars */
-	int socket;			/* NUMA socket for the tables */
+	const char *name;		/* unique, for logs; <= 20 chars */
+	int socket;			/* NUMA socket for the tables (unused: process heap) */
 	unsigned int n_metrics;
 	int64_t size_ns;		/* window size S */
 	int64_t slide_ns;		/* slide D; S % D == 0 */
@@ -57,6 +60,12 @@ struct agg_cfg {
 	 * (each: rw, atomic). NULL = only this table's capacity counts. */
 	_Atomic uint64_t *devices_in_use;
 	uint64_t devices_limit;		/* limit for *devices_in_use */
+	/* Bound of the window record pool (one record per device per open
+	 * window); 0 = max_devices x K, K = (size + lateness) / slide + 2. */
+	uint64_t max_windows;
+	/* What wr_record.hash must be for a new device; NULL = agg_devkey_hash
+	 * (what RX computes). Tests use another one to force collisions. */
+	agg_hash_fn hash_fn;
 };
 
 struct agg_table;
@@ -73,11 +82,12 @@ void agg_table_destroy(struct agg_table *t);	/* accepts NULL */
  *  - every kind: close (emit) each open window whose end <= watermark_ns;
  *  - WR_REC_DATA: fold the record into windows first_k .. floor(time/D);
  *  - WR_REC_FLUSH: close every open window.
- * @return 0, or -ENOSPC when the device table is full (record dropped:
- *         the caller counts it), or -EINVAL for a record the RX lcore
+ * @return 0, or -ENOSPC when the device table is full or the window pool
+ *         is exhausted (record dropped: the caller counts it, the table
+ *         tells which in agg_table_stats), or -EINVAL for a record the RX lcore
  *         should never send (unknown kind, id_len not 1..64, time < 0,
- *         hash not agg_devkey_hash(); dropped, the watermark close still
- *         happened).
+ *         hash not agg_devkey_hash() for a new device; dropped, the
+ *         watermark close still happened).
  */
 int agg_table_process(struct agg_table *t, const struct wr_record *rec, agg_emit_fn emit,
 		      void *arg);
@@ -87,6 +97,26 @@ void agg_table_flush(struct agg_table *t, agg_emit_fn emit, void *arg);
 
 /** Devices currently holding open windows. */
 uint32_t agg_table_devices(const struct agg_table *t);
+
+/* Occupancy and refusals of one table, for tests, perf and weirctl. */
+struct agg_table_stats {
+	uint64_t devices;		/* devices holding open windows */
+	uint64_t windows;		/* open device-windows (window records in use) */
+	uint64_t index_slots;		/* device index capacity (power of two) */
+	uint64_t bytes;			/* heap held: index, devices, pools, lists */
+	uint64_t refused_full;		/* new devices refused: max_devices or shared limit */
+	uint64_t refused_pool;		/* records refused: window or long-id pool exhausted */
+};
+
+/** Fill st (zeroes for a NULL table). */
+void agg_table_stats_get(const struct agg_table *t, struct agg_table_stats *st);
+
+/**
+ * Check the table's invariants (tests; O(size)): every device reachable
+ * from its home slot with no empty slot on the way, device and window
+ * lists consistent, counts matching. @return 0, or -1 with *why set.
+ */
+int agg_table_verify(const struct agg_table *t, const char **why);
 
 /*
  * weirctl top: the busiest devices of a table. Only the owning lcore may

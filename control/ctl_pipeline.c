@@ -196,8 +196,8 @@ mem_estimate_mb(const struct ctl_options *o, uint32_t max_len)
 	b += (uint64_t)c->mbufs * (room + 256);
 	b += (uint64_t)tables * c->ring_size *
 	     (wr_record_size(c->n_metrics) + wr_result_size(c->n_metrics));
-	/* rte_hash: key store + buckets, ~3x the 65-byte key per entry */
-	b += (uint64_t)tables * c->max_devices * 200;
+	/* Device tables (agg_table.c: index, devices, window records, about
+	 * 250 B per device-window) live in the process heap, not in EAL memory. */
 	b += 128ULL << 20;
 	return (b >> 20) + 1;
 }
