@@ -7,7 +7,9 @@
  *  - the device table: agg_table_process of a DATA record for an existing
  *    device (lookup + fold) at 10^4 and 10^6 devices, in random order, and
  *    of the first record of each device (insert: a new device and window);
- *  - agg_devkey_hash (the RX lcore's per-record hash) and hdr_record.
+ *  - agg_devkey_hash (the RX lcore's per-record hash) and hdr_record;
+ *  - the sink (mb_sink.c): JSON doubles and results, and with
+ *    --kafka-results N, N results through snk_loop into the embedded broker.
  * Prints JSON on stdout. Main lcore only (EAL for the TSC and the decoders).
  */
 #include <getopt.h>
@@ -29,6 +31,7 @@
 #include "dp_decode.h"
 #include "dp_parse.h"
 #include "hdr.h"
+#include "mb_sink.h"
 #include "perf_common.h"
 
 #define MIN_SECONDS	0.3	/* each figure: repeat until at least this long */
@@ -270,8 +273,11 @@ usage(FILE *f)
 {
 	fprintf(f, "usage: perf-microbench [--snr1 CAP] [--json CAP] [--influx CAP]\n"
 		"                       [--devices N[,N...]] [--seconds S]\n"
+		"                       [--kafka-results N]\n"
 		"Decoder ns/record over each capture's payloads, device table lookup+update\n"
-		"ns at each N (default 10000,1000000), agg_devkey_hash and hdr_record ns.\n"
+		"ns at each N (default 10000,1000000), agg_devkey_hash and hdr_record ns,\n"
+		"sink JSON ns per double and per result; --kafka-results N also pushes N\n"
+		"results through the sink thread into the embedded broker.\n"
 		"Prints JSON on stdout.\n");
 }
 
@@ -284,6 +290,7 @@ main(int argc, char **argv)
 		{ "influx", required_argument, NULL, 'i' },
 		{ "devices", required_argument, NULL, 'd' },
 		{ "seconds", required_argument, NULL, 'S' },
+		{ "kafka-results", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -294,7 +301,7 @@ main(int argc, char **argv)
 	static const char *const names[3] = { "snr1", "json", "influx" };
 	char devices[256] = "10000,1000000";
 	char *tok, *save = NULL;
-	uint64_t max_dev = 0;
+	uint64_t max_dev = 0, kafka_results = 0;
 	int opt, first = 1, rc = 0, e;
 	unsigned int i;
 
@@ -314,6 +321,9 @@ main(int argc, char **argv)
 			break;
 		case 'S':
 			min_seconds = atof(optarg);
+			break;
+		case 'k':
+			kafka_results = strtoull(optarg, NULL, 10);
 			break;
 		default:
 			return perf_usage_exit(usage, opt == 'h');
@@ -365,7 +375,10 @@ main(int argc, char **argv)
 	bench_devkey_hash();
 	putchar(',');
 	bench_hdr();
-	printf(",\"windows_closed\":%" PRIu64 "}\n", windows_closed);
+	printf(",\"windows_closed\":%" PRIu64 ",", windows_closed);
+	if (mb_sink_run(&cfg, kafka_results, min_seconds) != 0)
+		rc = 1;
+	printf("}\n");
 	rte_eal_cleanup();
 	return rc;
 }

@@ -91,6 +91,8 @@ size_t snk_json_addr(char *buf, size_t cap, const struct wr_dead_letter *dl);
 
 /** Shortest decimal that parses back to exactly v (finite v). @return length. */
 size_t snk_json_double(char *buf, size_t cap, double v);
+/** The same bytes as snk_json_double via snprintf/strtod (its reference). */
+size_t snk_json_double_plain(char *buf, size_t cap, double v);
 
 /* Argument of snk_loop. */
 struct snk_loop_arg {

@@ -118,7 +118,7 @@ jw_double(struct jw *w, double v)
 }
 
 size_t
-snk_json_double(char *buf, size_t cap, double v)
+snk_json_double_plain(char *buf, size_t cap, double v)
 {
 	static const char *const fmts[] = { "%.15g", "%.16g", "%.17g" };
 	char tmp[32];
@@ -147,6 +147,278 @@ snk_json_double(char *buf, size_t cap, double v)
 	return (size_t)n;
 }
 
+/*
+ * The fast path of snk_json_double: the very bytes of snk_json_double_plain
+ * (%.15g, else %.16g, else %.17g, the first that strtod reads back as v)
+ * without snprintf or strtod. |v| scaled by 10^s becomes N + F, N a 17 or
+ * 18 digit integer and F an exact fraction fnum / fden (fden a power of two
+ * or of five), all in unsigned __int128. Rounding to P digits (ties to even,
+ * as glibc's printf) and the round-trip test (is the candidate inside the
+ * interval that strtod rounds to v, ties to even) are exact comparisons on
+ * those integers. Where they might not fit (|v| below ~1e-16 or above ~1e56,
+ * subnormals) dbl_fast returns 0 and the plain path runs.
+ */
+#define DBL_FAST_S_MAX	32	/* m * 5^s < 2^128 */
+#define DBL_FAST_J_MAX	40	/* 4 * 10^3 * 5^j < 2^127 */
+#define DBL_FAST_K_MAX	99	/* 4 * 10^3 * 2^k < 2^127 */
+
+static const uint64_t pow10_u64[] = {
+	1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL,
+	100000000ULL, 1000000000ULL, 10000000000ULL, 100000000000ULL,
+	1000000000000ULL, 10000000000000ULL, 100000000000000ULL,
+	1000000000000000ULL, 10000000000000000ULL, 100000000000000000ULL,
+	1000000000000000000ULL,
+};
+
+static const uint64_t pow5_u64[] = {
+	1ULL, 5ULL, 25ULL, 125ULL, 625ULL, 3125ULL, 15625ULL, 78125ULL, 390625ULL,
+	1953125ULL, 9765625ULL, 48828125ULL, 244140625ULL, 1220703125ULL,
+	6103515625ULL, 30517578125ULL, 152587890625ULL, 762939453125ULL,
+	3814697265625ULL, 19073486328125ULL, 95367431640625ULL, 476837158203125ULL,
+	2384185791015625ULL, 11920928955078125ULL, 59604644775390625ULL,
+	298023223876953125ULL, 1490116119384765625ULL, 7450580596923828125ULL,
+};
+
+/* 5^n for n <= 54 */
+static inline unsigned __int128
+pow5_128(unsigned int n)
+{
+	if (n < RTE_DIM(pow5_u64))
+		return pow5_u64[n];
+	return (unsigned __int128)pow5_u64[RTE_DIM(pow5_u64) - 1] *
+		pow5_u64[n - (RTE_DIM(pow5_u64) - 1)];
+}
+
+/* floor(e * log10(2)), close enough for |e| <= 1100; a miss is caught later */
+static inline int
+floor_log10_pow2(int e)
+{
+	int32_t t = e * 78913;
+
+	return t >= 0 ? t >> 18 : -((-t + (1 << 18) - 1) >> 18);
+}
+
+/* The scaled value N + fnum / fden of |v| * 10^s, and one ulp of v as unum / fden. */
+struct dbl_scaled {
+	uint64_t n;
+	unsigned __int128 fnum;
+	unsigned __int128 fden;
+	unsigned __int128 unum;
+};
+
+static int
+dbl_scale(struct dbl_scaled *sc, uint64_t m, int e, int s)
+{
+	unsigned __int128 t, p5;
+	int sh;
+
+	if (s >= 0) {
+		if (s > DBL_FAST_S_MAX)
+			return -1;
+		p5 = pow5_128((unsigned int)s);
+		t = (unsigned __int128)m * p5;	/* m 10^s 2^e = t 2^(e + s) */
+		sh = e + s;
+		if (sh >= 0) {
+			if (sh >= 64 || (t >> (64 - sh)) != 0)
+				return -1;
+			sc->n = (uint64_t)(t << sh);
+			sc->fnum = 0;
+			sc->fden = 1;
+			sc->unum = p5 << sh;
+			return 0;
+		}
+		if (-sh > DBL_FAST_K_MAX || (t >> -sh) >> 64 != 0)
+			return -1;
+		sc->n = (uint64_t)(t >> -sh);
+		sc->fden = (unsigned __int128)1 << -sh;
+		sc->fnum = t & (sc->fden - 1);
+		sc->unum = p5;
+		return 0;
+	}
+	/* m 2^e / 10^j = (m 2^(e - j)) / 5^j */
+	if (-s > DBL_FAST_J_MAX)
+		return -1;
+	sh = e + s;
+	if (sh < 0 || sh > 74)
+		return -1;
+	p5 = pow5_128((unsigned int)-s);
+	t = ((unsigned __int128)m << sh) / p5;
+	if (t >> 64 != 0)
+		return -1;
+	sc->n = (uint64_t)t;
+	sc->fnum = ((unsigned __int128)m << sh) - t * p5;
+	sc->fden = p5;
+	sc->unum = (unsigned __int128)1 << sh;
+	return 0;
+}
+
+/* Round N to drop fewer digits: 1 when q = N / 10^drop must go up (ties to even). */
+static inline unsigned int
+dbl_round_up(const struct dbl_scaled *sc, uint64_t q, uint64_t r, uint64_t pw)
+{
+	int cmp;
+
+	if (pw == 1) {
+		cmp = 2 * sc->fnum > sc->fden ? 1 : 2 * sc->fnum < sc->fden ? -1 : 0;
+	} else {
+		uint64_t half = pw / 2;
+
+		cmp = r > half ? 1 : r < half ? -1 : sc->fnum != 0 ? 1 : 0;
+	}
+	return cmp > 0 || (cmp == 0 && (q & 1) != 0);
+}
+
+/* Does the candidate C = N + delta (scaled units) read back as v with strtod? */
+static inline bool
+dbl_roundtrips(const struct dbl_scaled *sc, int64_t delta, uint64_t m)
+{
+	/* (C - v 10^s) * fden, exact */
+	__int128 diff = (__int128)delta * (__int128)sc->fden - (__int128)sc->fnum;
+	unsigned __int128 a = diff < 0 ? (unsigned __int128)-diff : (unsigned __int128)diff;
+	/* below a power of two the gap to the predecessor is half an ulp */
+	unsigned __int128 lim = sc->unum;
+
+	a *= diff < 0 && m == (UINT64_C(1) << 52) ? 4 : 2;
+	return a < lim || (a == lim && (m & 1) == 0);
+}
+
+/* The %.<p>g text of c * 10^(x - p + 1), c of p digits; returns the length. */
+static size_t
+dbl_emit(char *out, bool neg, uint64_t c, int x, int p)
+{
+	char dig[20];
+	char *o = out;
+	int nd = p, i;
+
+	while (c % 10 == 0) {
+		c /= 10;
+		nd--;
+	}
+	for (i = nd - 1; i >= 0; i--) {
+		dig[i] = (char)('0' + c % 10);
+		c /= 10;
+	}
+	if (neg)
+		*o++ = '-';
+	if (x < -4 || x >= p) {
+		unsigned int ax = (unsigned int)(x < 0 ? -x : x);
+
+		*o++ = dig[0];
+		if (nd > 1) {
+			*o++ = '.';
+			memcpy(o, dig + 1, (size_t)nd - 1);
+			o += nd - 1;
+		}
+		*o++ = 'e';
+		*o++ = x < 0 ? '-' : '+';
+		if (ax >= 100)
+			*o++ = (char)('0' + ax / 100);
+		*o++ = (char)('0' + ax / 10 % 10);
+		*o++ = (char)('0' + ax % 10);
+	} else if (x >= 0) {
+		if (nd <= x + 1) {
+			memcpy(o, dig, (size_t)nd);
+			o += nd;
+			memset(o, '0', (size_t)(x + 1 - nd));
+			o += x + 1 - nd;
+		} else {
+			memcpy(o, dig, (size_t)x + 1);
+			o += x + 1;
+			*o++ = '.';
+			memcpy(o, dig + x + 1, (size_t)(nd - x - 1));
+			o += nd - x - 1;
+		}
+	} else {
+		*o++ = '0';
+		*o++ = '.';
+		memset(o, '0', (size_t)(-x - 1));
+		o += -x - 1;
+		memcpy(o, dig, (size_t)nd);
+		o += nd;
+	}
+	return (size_t)(o - out);
+}
+
+/* out has room for 32 bytes; returns 0 when the plain path must decide. */
+static size_t
+dbl_fast(char *out, double v)
+{
+	struct dbl_scaled sc;
+	uint64_t bits, m, q, r, pw;
+	int be, x0, x, d, p;
+
+	memcpy(&bits, &v, sizeof(bits));
+	be = (int)(bits >> 52 & 0x7ff);
+	if (be == 0 || be == 0x7ff)
+		return 0;	/* zero, subnormal, inf, nan */
+	m = (bits & ((UINT64_C(1) << 52) - 1)) | (UINT64_C(1) << 52);
+	x0 = floor_log10_pow2(be - 1023);
+	if (dbl_scale(&sc, m, be - 1075, 16 - x0) < 0)
+		return 0;
+	if (sc.n < pow10_u64[16] || sc.n >= pow10_u64[18])
+		return 0;
+	d = sc.n >= pow10_u64[17] ? 18 : 17;
+	x = x0 + d - 17;
+	for (p = 15; p <= 17; p++) {
+		pw = pow10_u64[d - p];
+		q = sc.n / pw;
+		r = sc.n - q * pw;
+		q += dbl_round_up(&sc, q, r, pw);
+		/* %.17g always reads back: plain keeps it without asking */
+		if (p == 17 || dbl_roundtrips(&sc, (int64_t)(q * pw - sc.n), m))
+			break;
+	}
+	if (q == pow10_u64[p])
+		return dbl_emit(out, bits >> 63, q / 10, x + 1, p);
+	return dbl_emit(out, bits >> 63, q, x, p);
+}
+
+/* Integral |v| < 1e15: plain prints it with PRId64. */
+static size_t
+dbl_int(char *out, int64_t i)
+{
+	char tmp[24];
+	char *q = tmp + sizeof(tmp);
+	uint64_t u = i < 0 ? (uint64_t)0 - (uint64_t)i : (uint64_t)i;
+	size_t n;
+
+	do {
+		*--q = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (i < 0)
+		*--q = '-';
+	n = (size_t)(tmp + sizeof(tmp) - q);
+	memcpy(out, q, n);
+	return n;
+}
+
+size_t
+snk_json_double(char *buf, size_t cap, double v)
+{
+	char tmp[32];
+	size_t n;
+
+	if (v != 0 && fabs(v) < 1e15 && v == (double)(int64_t)v) {
+		n = dbl_int(tmp, (int64_t)v);
+	} else if (v == 0) {
+		/* %.15g of zero; strtod reads "-0" back as -0 */
+		n = signbit(v) ? 2 : 1;
+		memcpy(tmp, "-0", 2);
+		if (n == 1)
+			tmp[0] = '0';
+	} else {
+		n = dbl_fast(tmp, v);
+		if (n == 0)
+			return snk_json_double_plain(buf, cap, v);
+	}
+	if (n > cap)
+		return 0;
+	memcpy(buf, tmp, n);
+	if (n < cap)
+		buf[n] = '\0';
+	return n;
+}
 size_t
 snk_json_result(char *buf, size_t cap, const struct wr_result *res,
 		const struct weir_config *c)

@@ -6,6 +6,7 @@
  * mask, and every too-small buffer size.
  */
 #include <float.h>
+#include <inttypes.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +18,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include <rte_common.h>
 
 #include "snk.h"
 
@@ -620,6 +623,110 @@ test_double_roundtrip(void **state)
 	}
 }
 
+/* fast and plain must agree byte for byte, buffer and return value included */
+static void
+check_same(double v)
+{
+	char a[64], b[64];
+	size_t na, nb;
+
+	memset(a, '#', sizeof(a));
+	memset(b, '#', sizeof(b));
+	na = snk_json_double(a, sizeof(a), v);
+	nb = snk_json_double_plain(b, sizeof(b), v);
+	if (na != nb || memcmp(a, b, sizeof(a)) != 0) {
+		print_error("%a: fast \"%.*s\" (%zu) plain \"%.*s\" (%zu)\n", v, (int)na, a, na,
+			    (int)nb, b, nb);
+		fail();
+	}
+}
+
+/* a decimal of 1..17 significant digits and exponent -30..30, as strtod reads it */
+static double
+rnd_decimal(uint64_t *s)
+{
+	char tmp[64];
+	unsigned int digits = 1 + (unsigned int)(rnd_next(s) % 17);
+	uint64_t mant = rnd_next(s) % UINT64_C(100000000000000000);
+	int exp10 = (int)(rnd_next(s) % 61) - 30;
+
+	mant /= (uint64_t)pow(10, 17 - digits);
+	snprintf(tmp, sizeof(tmp), "%s%" PRIu64 "e%d", rnd_next(s) & 1 ? "-" : "", mant, exp10);
+	return strtod(tmp, NULL);
+}
+
+static void
+test_double_fast_vs_plain(void **state)
+{
+	static const double edge[] = {
+		0.0, -0.0, INFINITY, -INFINITY, NAN, -NAN, DBL_MIN, -DBL_MIN, DBL_MAX,
+		-DBL_MAX, DBL_EPSILON, DBL_TRUE_MIN, 1e15, 1e15 - 1, 1e15 + 1, -1e15,
+		999999999999999.9, 1e16, 1e17, 1e18, 1e19, 1e21, 1e22, 1e23, 5e-324, 1e-4,
+		0.0001, 0.00001, 9.9999999999999e-5, 0.5, 1.5, 2.5, 0.125, 1e-5, 1e-16,
+		1e-17, 1e55, 1e56, 1e57, 9007199254740992.0, 9007199254740993.0,
+		18014398509481984.0, 0.1, 0.2, 0.3, 1.0 / 3.0, 2.0 / 3.0, 123456789012345678.0,
+		4.35, 0.015, 1.005, 2.675, 5e-5, 5.5e-5, 9.5, 99999999999999.95,
+		1e300, 1e-300, 2.2250738585072014e-308,
+		/* exact ties at the 16th digit that still read back: ties go to even */
+		8.0000152587890625, 8.0000457763671875, 0.5000009536743164,
+	};
+	uint64_t seed = 2026, bits;
+	unsigned int i;
+	int e;
+	double v;
+
+	(void)state;
+	for (i = 0; i < RTE_DIM(edge); i++) {
+		check_same(edge[i]);
+		check_same(-edge[i]);
+		check_same(nextafter(edge[i], INFINITY));
+		check_same(nextafter(edge[i], -INFINITY));
+	}
+	/* every power of ten and of two, and their neighbours */
+	for (e = -324; e <= 308; e++) {
+		v = strtod("1", NULL) * pow(10, e);
+		check_same(v);
+		check_same(nextafter(v, 0));
+		check_same(nextafter(v, INFINITY));
+	}
+	for (e = -1074; e <= 1023; e++) {
+		v = ldexp(1, e);
+		check_same(v);
+		check_same(nextafter(v, 0));
+		check_same(nextafter(v, INFINITY));
+	}
+	for (i = 0; i < 2400000; i++) {
+		switch (i % 7) {
+		case 0:	/* any bit pattern: nan, inf and subnormals included */
+			bits = rnd_next(&seed);
+			memcpy(&v, &bits, sizeof(v));
+			break;
+		case 1:	/* subnormals */
+			bits = rnd_next(&seed) & ((UINT64_C(1) << 52) - 1);
+			memcpy(&v, &bits, sizeof(v));
+			break;
+		case 2:
+		case 3:	/* decimals of 1..17 digits */
+			v = rnd_decimal(&seed);
+			break;
+		case 4:	/* integers of every size up to 2^64 */
+			v = (double)(rnd_next(&seed) >> (rnd_next(&seed) % 64));
+			break;
+		case 5:	/* dyadic rationals: exact decimals ending in 5, hence ties */
+			v = ldexp((double)(rnd_next(&seed) >> (11 + rnd_next(&seed) % 53)),
+				  -(int)(rnd_next(&seed) % 80));
+			break;
+		default: /* averages and roots, as the aggregator makes them */
+			v = (double)(int64_t)(rnd_next(&seed) % 2000001 - 1000000) / 100.0;
+			v /= (double)(1 + rnd_next(&seed) % 997);
+			if (i & 1)
+				v = sqrt(fabs(v));
+			break;
+		}
+		check_same(v);
+	}
+}
+
 /* Random results read back field by field through the parser. */
 static void
 test_random_results(void **state)
@@ -751,6 +858,7 @@ main(void)
 		cmocka_unit_test(test_cap_too_small),
 		cmocka_unit_test(test_double_known),
 		cmocka_unit_test(test_double_roundtrip),
+		cmocka_unit_test(test_double_fast_vs_plain),
 		cmocka_unit_test(test_random_results),
 		cmocka_unit_test(test_dead_letter),
 	};
