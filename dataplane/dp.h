@@ -155,6 +155,15 @@ int dp_port_init(uint16_t port, struct rte_mempool *pool, uint16_t nb_rxd, char 
 		 size_t errlen);
 void dp_port_stop(uint16_t port);
 
+/**
+ * rte_eal_cleanup, then remove the EAL runtime directory (/var/run/dpdk/
+ * <prefix>) when its prefix is own_prefix (one we picked, e.g. weir-<pid>)
+ * and it holds only this primary process's files, so that runs do not
+ * leave a directory each behind. own_prefix NULL: only rte_eal_cleanup.
+ * @return 0, or the rte_eal_cleanup error, or -errno of the removal.
+ */
+int dp_eal_cleanup(const char *own_prefix);
+
 /** The RX lcore body (rte_eal_remote_launch). */
 int dp_rx_loop(void *arg);
 
