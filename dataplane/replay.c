@@ -91,10 +91,12 @@ frames_copy(const struct dp_capture *c, struct rte_mbuf **m, uint64_t i, unsigne
 	unsigned int k;
 
 	for (k = 0; k < cnt; k++) {
-		uint32_t len = c->len[i + k];
-		char *dst = rte_pktmbuf_append(m[k], (uint16_t)len);
+		/* the pool's data room fits the largest frame (ctl_pipeline.c) up
+		 * to 64 KiB; a larger one is cut there and parses as truncated */
+		uint16_t len = (uint16_t)RTE_MIN(c->len[i + k],
+						 (uint32_t)rte_pktmbuf_tailroom(m[k]));
+		char *dst = rte_pktmbuf_append(m[k], len);
 
-		/* the pool's data room fits the largest frame (ctl_pipeline.c) */
 		if (dst != NULL)
 			memcpy(dst, c->data + c->off[i + k], len);
 	}
