@@ -90,6 +90,16 @@ free_hugepages(void)
 	return n > 0;
 }
 
+/* The EAL file prefix weir picks (its runtime directory is removed at exit). */
+static const char *
+own_prefix(void)
+{
+	static char p[32];
+
+	snprintf(p, sizeof(p), "weir-%d", (int)getpid());
+	return p;
+}
+
 /*
  * argv for rte_eal_init: [eal] args, then the ones after `--`, then what
  * the user left out: a unique --file-prefix (so runs can be parallel),
@@ -133,7 +143,7 @@ eal_args_build(const struct ctl_options *o, unsigned int lcores_needed, uint64_t
 		char buf[512];
 
 		if (!has_arg(n_user, user, prefix_opts)) {
-			snprintf(buf, sizeof(buf), "--file-prefix=weir-%d", (int)getpid());
+			snprintf(buf, sizeof(buf), "--file-prefix=%s", own_prefix());
 			PUSH(buf);
 		}
 		if (!has_arg(n_user, user, lcore_opts)) {
@@ -563,7 +573,7 @@ ctl_main(struct ctl_options *o)
 	    pipeline_launch(pl, err, sizeof(err)) != 0) {
 		fprintf(stderr, "weir: %s\n", err);
 		pipeline_destroy(pl);
-		rte_eal_cleanup();
+		dp_eal_cleanup(own_prefix());
 		return 1;
 	}
 	/* weirctl and /metrics: optional, the pipeline runs without them */
@@ -630,6 +640,6 @@ ctl_main(struct ctl_options *o)
 		rc = 3;
 	}
 	pipeline_destroy(pl);
-	rte_eal_cleanup();
+	dp_eal_cleanup(own_prefix());
 	return rc;
 }

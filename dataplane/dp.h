@@ -9,7 +9,11 @@
 #define DP_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_mbuf_core.h>
 
 #include "agg.h"
 #include "dp_decode.h"
@@ -163,6 +167,15 @@ int dp_port_init(uint16_t port, struct rte_mempool *pool, uint16_t nb_rxd, char 
 		 size_t errlen);
 void dp_port_stop(uint16_t port);
 
+/**
+ * rte_eal_cleanup, then remove the EAL runtime directory (/var/run/dpdk/
+ * <prefix>) when its prefix is own_prefix (one we picked, e.g. weir-<pid>)
+ * and it holds only this primary process's files, so that runs do not
+ * leave a directory each behind. own_prefix NULL: only rte_eal_cleanup.
+ * @return 0, or the rte_eal_cleanup error, or -errno of the removal.
+ */
+int dp_eal_cleanup(const char *own_prefix);
+
 /** The RX lcore body (rte_eal_remote_launch). */
 int dp_rx_loop(void *arg);
 
@@ -173,17 +186,39 @@ struct dp_res_stage;
  * Capture preloaded into memory (pcap_load.c).
  */
 struct dp_capture {
-	uint8_t *data;		/* every frame back to back */
+	const uint8_t *data;	/* every frame back to back, read-only once loaded */
 	uint64_t *off;		/* frame i starts at data + off[i] */
 	uint32_t *len;		/* captured length of frame i */
 	int64_t *ts_ns;		/* capture timestamp of frame i (epoch ns) */
 	uint64_t n;
 	uint32_t max_len;
 	int64_t span_ns;	/* loop shift: see dp_capture_load */
+	size_t map_len;		/* bytes mapped at data */
+	/* zero-copy replay: one external-buffer shared info per DP_ZC_BLOCK
+	 * frames (block i covers frames i * DP_ZC_BLOCK ...); NULL when the
+	 * capture does not fit the bookkeeping (the feeder then copies).
+	 * refcnt: 1 (the capture's own reference) + mbufs in flight; feeder
+	 * increments, whoever frees an mbuf decrements. */
+	struct dp_zc_block *zc;
+	uint64_t n_zc;
 };
 
+/* Frames per zero-copy shared info: one refcount update per block per burst. */
+#define DP_ZC_BLOCK	64
+
+/* One shared info per cache line: the feeder and the RX lcore update
+ * different blocks' refcounts without sharing a line most of the time. */
+struct dp_zc_block {
+	struct rte_mbuf_ext_shared_info si;
+} __rte_cache_aligned;
+/* Blocks a capture may have for zero-copy replay (64 bytes each). */
+#define DP_ZC_BLOCKS_MAX	(1ULL << 22)
+
 /**
- * Read a pcap or pcapng capture (Ethernet link type) into memory.
+ * Read a pcap or pcapng capture (Ethernet link type) into memory, mapped
+ * read-only: replay lends this memory to mbufs, so nothing downstream may
+ * write into packet data (a write faults instead of corrupting a later
+ * --loop pass). Sets up the zero-copy bookkeeping when the capture fits it.
  * span_ns = last_ts - first_ts + max(1 ms, mean gap between frames): the
  * shift applied per --loop pass.
  * @return 0, or -1 with err filled.
@@ -206,12 +241,19 @@ struct dp_replay {
 	int progress;			/* print progress on stderr */
 	_Atomic int *quit;		/* stop early (signal) */
 	/* (feeder) written by the feeder, read by control after it returns */
+	int zero_copy;			/* mbufs lent the capture memory (else copies) */
 	uint64_t fed;
 	double max_lag_s;		/* worst lag behind the pacing schedule */
 	double seconds;
 };
 
-/** Feed the capture (loops times) into the ring; runs on the calling thread. */
+/**
+ * Feed the capture (loops times) into the ring; runs on the calling thread.
+ * Zero-copy (mbufs attached to the capture memory as external buffers)
+ * unless the capture has no zero-copy bookkeeping or WEIR_REPLAY_COPY=1 is
+ * set in the environment: then every frame is copied into its mbuf. Both
+ * give the same mbuf contents.
+ */
 int dp_replay_feed(struct dp_replay *r);
 
 /** Parse --speed: "max", "1x", "2.5x", "10000pps". @return 0 or -1. */

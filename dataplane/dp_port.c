@@ -2,13 +2,18 @@
 /*
  * Ethernet port setup for the RX lcore: one RX queue (and one TX queue,
  * which some PMDs require) on any ethdev: a NIC, a vdev (net_pcap,
- * net_tap, net_af_packet) or the ring-backed replay port. Main thread,
- * at start and stop.
+ * net_tap, net_af_packet) or the ring-backed replay port; and the EAL
+ * cleanup that removes our runtime directory. Main thread, at start and
+ * stop.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+#include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_log.h>
 #include <rte_mempool.h>
@@ -54,4 +59,77 @@ dp_port_stop(uint16_t port)
 {
 	rte_eth_dev_stop(port);
 	rte_eth_dev_close(port);
+}
+
+/*
+ * Files a primary process leaves in its runtime directory (the telemetry
+ * socket is unlinked only at process exit, after us).
+ */
+static int
+runtime_file_ours(const char *name)
+{
+	return strcmp(name, "config") == 0 || strcmp(name, "hugepage_info") == 0 ||
+	       strcmp(name, "mp_socket") == 0 || strncmp(name, "fbarray_", 8) == 0 ||
+	       strncmp(name, "dpdk_telemetry.", 15) == 0;
+}
+
+/*
+ * Remove dir when it holds only a primary's files: anything else (a
+ * secondary's mp_socket_<pid>_..., a file someone put there) means another
+ * user, and the directory stays.
+ */
+static int
+runtime_dir_remove(const char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent *e;
+	int pass, rc = 0;
+	DIR *d;
+
+	for (pass = 0; pass < 2 && rc == 0; pass++) {
+		d = opendir(dir);
+		if (d == NULL)
+			return -errno;
+		while ((e = readdir(d)) != NULL) {
+			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+				continue;
+			if (!runtime_file_ours(e->d_name)) {
+				rc = -EBUSY;
+				break;
+			}
+			if (pass == 0)
+				continue;
+			if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >=
+			    (int)sizeof(path)) {
+				rc = -ENAMETOOLONG;
+				break;
+			}
+			/* the telemetry thread may unlink its socket at the same time */
+			if (unlink(path) != 0 && errno != ENOENT) {
+				rc = -errno;
+				break;
+			}
+		}
+		closedir(d);
+	}
+	if (rc == 0 && rmdir(dir) != 0)
+		rc = -errno;
+	return rc;
+}
+
+int
+dp_eal_cleanup(const char *own_prefix)
+{
+	char dir[PATH_MAX];
+	const char *base;
+	int rc, owned;
+
+	snprintf(dir, sizeof(dir), "%s", rte_eal_get_runtime_dir());
+	base = strrchr(dir, '/');
+	base = base != NULL ? base + 1 : dir;
+	owned = own_prefix != NULL && dir[0] != '\0' && strcmp(base, own_prefix) == 0;
+	rc = rte_eal_cleanup();
+	if (rc != 0 || !owned)
+		return rc;
+	return runtime_dir_remove(dir);
 }

@@ -5,6 +5,11 @@
  * the capture time (+ loop shift) in a dynfield for the RX lcore. Replay
  * is not a wire: when the pipeline is slower than the pace, the feeder
  * waits (mbuf pool or ring full) and reports the lag instead of dropping.
+ * Zero-copy: an mbuf is attached to its frame in the preloaded (read-only)
+ * capture as an external buffer; the capture's per-block shared infos
+ * count the mbufs in flight, so every --loop pass reuses the same memory.
+ * The copy path (WEIR_REPLAY_COPY=1, or a capture too large for the
+ * bookkeeping) copies each frame into the mbuf's own buffer instead.
  * Runs on the main lcore.
  */
 #include <errno.h>
@@ -23,6 +28,9 @@
 #include "dp.h"
 
 #define FEED_BURST 32
+
+/* The frame lives in a read-only mapping no device reads: no IOVA needed. */
+#define ZC_IOVA	RTE_BAD_IOVA
 
 int
 dp_speed_parse(const char *s, enum dp_speed_mode *mode, double *v)
@@ -68,6 +76,71 @@ progress(const struct dp_replay *r, uint64_t total, double el)
 		el > 0 ? (double)r->fed / el / 1e6 : 0.0, r->max_lag_s);
 }
 
+static int
+copy_forced(void)
+{
+	const char *e = getenv("WEIR_REPLAY_COPY");
+
+	return e != NULL && e[0] != '\0' && strcmp(e, "0") != 0;
+}
+
+/* Copy path: frame i into the mbuf's own data room (sized for max_len). */
+static inline void
+frames_copy(const struct dp_capture *c, struct rte_mbuf **m, uint64_t i, unsigned int cnt)
+{
+	unsigned int k;
+
+	for (k = 0; k < cnt; k++) {
+		/* the pool's data room fits the largest frame (ctl_pipeline.c) up
+		 * to 64 KiB; a larger one is cut there and parses as truncated */
+		uint16_t len = (uint16_t)RTE_MIN(c->len[i + k],
+						 (uint32_t)rte_pktmbuf_tailroom(m[k]));
+		char *dst = rte_pktmbuf_append(m[k], len);
+
+		if (dst != NULL)
+			memcpy(dst, c->data + c->off[i + k], len);
+	}
+}
+
+/*
+ * Zero-copy path: take one reference per frame on its block's shared info
+ * (one update per block run in the burst), then attach. The 16-bit refcnt
+ * can hold UINT16_MAX - 1 mbufs in flight per block: above that (a small
+ * capture looped through a big pool) wait for the RX lcore to free some.
+ * @return 0, or -1 when asked to quit while waiting.
+ */
+static inline int
+frames_attach(const struct dp_replay *r, struct rte_mbuf **m, uint64_t i, unsigned int cnt)
+{
+	const struct dp_capture *c = r->cap;
+	unsigned int k = 0;
+
+	while (k < cnt) {
+		uint64_t b = (i + k) / DP_ZC_BLOCK;
+		struct rte_mbuf_ext_shared_info *si = &c->zc[b].si;
+		unsigned int run = (unsigned int)RTE_MIN((uint64_t)(cnt - k),
+							 (b + 1) * DP_ZC_BLOCK - (i + k));
+		unsigned int j;
+
+		while (rte_mbuf_ext_refcnt_read(si) > UINT16_MAX - 1 - run) {
+			if (atomic_load_explicit(r->quit, memory_order_acquire))
+				return -1;
+			rte_pause();
+		}
+		rte_mbuf_ext_refcnt_update(si, (int16_t)run);
+		for (j = 0; j < run; j++, k++) {
+			uint16_t len = (uint16_t)c->len[i + k];
+			struct rte_mbuf *mb = m[k];
+
+			rte_pktmbuf_attach_extbuf(mb, (void *)(uintptr_t)(c->data + c->off[i + k]),
+						  ZC_IOVA, len, si);
+			mb->data_len = len;
+			mb->pkt_len = len;
+		}
+	}
+	return 0;
+}
+
 int
 dp_replay_feed(struct dp_replay *r)
 {
@@ -79,6 +152,11 @@ dp_replay_feed(struct dp_replay *r)
 	struct rte_mbuf *m[FEED_BURST];
 	uint64_t loop, g = 0;
 
+	r->zero_copy = c->zc != NULL && !copy_forced();
+	if (r->progress)
+		fprintf(stderr, "replay: %s\n", r->zero_copy ?
+			"zero-copy (mbufs attached to the preloaded capture)" :
+			"copying each frame into its mbuf");
 	r->fed = 0;
 	r->max_lag_s = 0;
 	for (loop = 0; loop < r->loops; loop++) {
@@ -117,14 +195,15 @@ dp_replay_feed(struct dp_replay *r)
 					goto out;
 				rte_pause();
 			}
+			if (!r->zero_copy) {
+				frames_copy(c, m, i, cnt);
+			} else if (frames_attach(r, m, i, cnt) != 0) {
+				rte_pktmbuf_free_bulk(m, cnt);
+				goto out;
+			}
 			for (k = 0; k < cnt; k++) {
-				uint32_t len = c->len[i + k];
 				struct dp_replay_meta *rm;
-				char *dst = rte_pktmbuf_append(m[k], (uint16_t)len);
 
-				/* the pool's data room fits the largest frame (weir.c) */
-				if (dst != NULL)
-					memcpy(dst, c->data + c->off[i + k], len);
 				rm = RTE_MBUF_DYNFIELD(m[k], r->dynfield_off,
 						       struct dp_replay_meta *);
 				rm->arrival_ns = c->ts_ns[i + k] + shift;

@@ -491,6 +491,52 @@ rx_whole(struct dp_rx_state *st, const struct dp_pkt_meta *meta, const uint8_t *
 		st->rx->ctr->v[WR_CTR_PKT_MALFORMED]++;
 }
 
+/*
+ * Burst-wide prefetch: the mbufs arrive cold from the feeder's (or the
+ * PMD's) core. Two stages so that the mbuf is in cache before its data
+ * pointer is read: mbuf (both lines: the dynfield sits in the second)
+ * RX_PF_MBUF packets ahead, then the first two lines of the frame
+ * (headers and the start of the payload) RX_PF_DATA packets ahead.
+ */
+#define RX_PF_MBUF	8
+#define RX_PF_DATA	4
+
+static inline void
+rx_prefetch_mbuf(const struct rte_mbuf *m)
+{
+	rte_prefetch0(m);
+	rte_prefetch0(RTE_PTR_ADD(m, RTE_CACHE_LINE_SIZE));
+}
+
+static inline void
+rx_prefetch_data(const struct rte_mbuf *m)
+{
+	const char *d = rte_pktmbuf_mtod(m, const char *);
+
+	rte_prefetch0(d);
+	rte_prefetch0(d + RTE_CACHE_LINE_SIZE);
+}
+
+static inline void
+rx_prefetch_burst(struct rte_mbuf **pkts, uint16_t n)
+{
+	uint16_t i;
+
+	for (i = 0; i < n && i < RX_PF_MBUF; i++)
+		rx_prefetch_mbuf(pkts[i]);
+	for (i = 0; i < n && i < RX_PF_DATA; i++)
+		rx_prefetch_data(pkts[i]);
+}
+
+static inline void
+rx_prefetch_ahead(struct rte_mbuf **pkts, uint16_t n, uint16_t i)
+{
+	if (i + RX_PF_MBUF < n)
+		rx_prefetch_mbuf(pkts[i + RX_PF_MBUF]);
+	if (i + RX_PF_DATA < n)
+		rx_prefetch_data(pkts[i + RX_PF_DATA]);
+}
+
 static inline void
 rx_packet(struct dp_rx_state *st, struct rte_mbuf *m)
 {
@@ -834,9 +880,9 @@ dp_rx_loop(void *arg)
 			st->arrival_ns = wall_ns();
 			rx_idle_advance(st, st->arrival_ns);
 		}
+		rx_prefetch_burst(pkts, n);
 		for (i = 0; i < n; i++) {
-			if (i + 1 < n)
-				rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+			rx_prefetch_ahead(pkts, n, i);
 			rx_packet(st, pkts[i]);
 		}
 		rte_pktmbuf_free_bulk(pkts, n);

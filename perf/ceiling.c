@@ -186,13 +186,20 @@ main(int argc, char **argv)
 	t1 = perf_mono_s();
 
 	printf("{\"tool\":\"perf-ceiling\",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
-	       ",\"fed\":%" PRIu64 ",\"seconds\":%.6f,\"packets_per_s\":%.1f,\"burst\":%u}\n",
+	       ",\"fed\":%" PRIu64 ",\"seconds\":%.6f,\"packets_per_s\":%.1f,\"burst\":%u"
+	       ",\"zero_copy\":%s}\n",
 	       rx.packets, rx.bytes, feed.fed, t1 - t0,
-	       t1 > t0 ? (double)rx.packets / (t1 - t0) : 0.0, rx.burst);
+	       t1 > t0 ? (double)rx.packets / (t1 - t0) : 0.0, rx.burst,
+	       feed.zero_copy ? "true" : "false");
 	dp_port_stop((uint16_t)port);
 	rte_ring_free(ring);
 	rte_mempool_free(pool);
 	dp_capture_free(&cap);
-	rte_eal_cleanup();
+	{
+		char own[32];
+
+		snprintf(own, sizeof(own), "perf-ceil-%d", (int)getpid());
+		dp_eal_cleanup(own);	/* perf_eal_init's prefix */
+	}
 	return rx.packets == feed.fed ? 0 : 1;
 }
