@@ -542,39 +542,44 @@ static const double pow10_exact[] = {
 };
 
 int
-dp_decimal_parse(const uint8_t *s, size_t n, double *v)
+dp_decimal_exact(uint64_t m, int64_t exp10, int neg, double *v)
 {
-	struct dec_tok t;
 	double r;
 
-	if (dec_scan(s, n, &t) != 0)
-		return -1;
-	if (t.m == 0 && !t.many) {
-		*v = t.neg ? -0.0 : 0.0;
+	if (m == 0) {
+		*v = neg ? -0.0 : 0.0;
 		return 0;
 	}
-	if (t.many)
-		goto slow;
 #if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
 	/* Clinger: both operands exact doubles, so one rounding */
-	if (t.m <= (1ULL << 53) && t.exp10 >= -22 && t.exp10 <= 22) {
-		r = (double)t.m;
-		r = t.exp10 >= 0 ? r * pow10_exact[t.exp10] : r / pow10_exact[-t.exp10];
-		*v = t.neg ? -r : r;
+	if (m <= (1ULL << 53) && exp10 >= -22 && exp10 <= 22) {
+		r = (double)m;
+		r = exp10 >= 0 ? r * pow10_exact[exp10] : r / pow10_exact[-exp10];
+		*v = neg ? -r : r;
 		return 0;
 	}
 #else
 	(void)pow10_exact;
 #endif
 #ifdef __SIZEOF_INT128__
-	if (t.exp10 >= -DEC_POW_MAX && t.exp10 <= DEC_POW_MAX) {
-		r = dec_exact(t.m, (int)t.exp10);
-		*v = t.neg ? -r : r;
+	if (exp10 >= -DEC_POW_MAX && exp10 <= DEC_POW_MAX) {
+		r = dec_exact(m, (int)exp10);
+		*v = neg ? -r : r;
 		return 0;
 	}
 #endif
-slow:
-	*v = dec_slow(s, n);
+	return -1;
+}
+
+int
+dp_decimal_parse(const uint8_t *s, size_t n, double *v)
+{
+	struct dec_tok t;
+
+	if (dec_scan(s, n, &t) != 0)
+		return -1;
+	if (t.many || dp_decimal_exact(t.m, t.exp10, t.neg, v) != 0)
+		*v = dec_slow(s, n);
 	return 0;
 }
 

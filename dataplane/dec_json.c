@@ -712,11 +712,12 @@ key_roles(const struct dp_decode_cfg *cfg, const uint8_t *k, size_t n, int esc, 
 
 /*
  * Record what a value says for the roles its key plays (last occurrence
- * wins); v/n: the string body or number token.
+ * wins); v/n: the string body or number token, num: its value when
+ * already known.
  */
-static void
+static inline void
 role_apply(const struct dp_decode_cfg *cfg, struct json_rec *r, double *values, int id, int ts,
-	   int m, int type, const uint8_t *v, size_t n, int esc, int is_int)
+	   int m, int type, const uint8_t *v, size_t n, int esc, int is_int, const double *num)
 {
 	if (id >= 0) {
 		uint32_t bit = 1u << id;
@@ -745,7 +746,7 @@ role_apply(const struct dp_decode_cfg *cfg, struct json_rec *r, double *values, 
 		r->present &= ~bit;
 		r->bad &= ~bit;
 		if (type == VT_NUMBER) {
-			double d = json_number(cfg, v, n);
+			double d = num != NULL ? *num : json_number(cfg, v, n);
 
 			values[m] = d;
 			r->present |= bit;
@@ -781,7 +782,7 @@ role_value(const struct dp_decode_cfg *cfg, const uint8_t *p, const uint8_t *e,
 	}
 	if (q == NULL)
 		return NULL;
-	role_apply(cfg, r, values, id, ts, m, type, v, n, esc, is_int);
+	role_apply(cfg, r, values, id, ts, m, type, v, n, esc, is_int, NULL);
 	return q;
 }
 
@@ -899,6 +900,109 @@ fast_string_end(const uint8_t *p, const uint8_t *e)
 	return NULL;
 }
 
+#define SWAR_ZEROS	0x3030303030303030ULL
+
+/* 1 when all 8 bytes of w are ASCII digits. */
+static inline int
+swar_8digits(uint64_t w)
+{
+	return ((w & 0xf0f0f0f0f0f0f0f0ULL) |
+		(((w + 0x0606060606060606ULL) & 0xf0f0f0f0f0f0f0f0ULL) >> 4)) ==
+	       0x3333333333333333ULL;
+}
+
+/* Value of 8 ASCII digits, the first in the lowest byte. */
+static inline uint64_t
+swar_8digits_value(uint64_t w)
+{
+	w -= SWAR_ZEROS;
+	/* each byte pair -> 2-digit value, pairs -> 4 digits, then 8 */
+	w = w * 10 + (w >> 8);
+	w = ((w & 0x000000ff000000ffULL) * (100 + (1000000ULL << 32)) +
+	     ((w >> 16) & 0x000000ff000000ffULL) * (1 + (10000ULL << 32))) >> 32;
+	return w & 0xffffffffULL;
+}
+
+/* Digits from p: accumulated into *m (wrapping past 19, counted in *nd). */
+static inline const uint8_t *
+fast_digits(const uint8_t *p, const uint8_t *e, uint64_t *m, unsigned int *nd)
+{
+	uint64_t acc = *m;
+	unsigned int k = *nd;
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	while (e - p >= 8) {
+		uint64_t w;
+
+		memcpy(&w, p, sizeof(w));
+		if (!swar_8digits(w))
+			break;
+		acc = acc * 100000000 + swar_8digits_value(w);
+		k += 8;
+		p += 8;
+	}
+#endif
+	for (; p < e && is_digit(*p); p++, k++)
+		acc = acc * 10 + (uint64_t)(*p - '0');
+	*m = acc;
+	*nd = k;
+	return p;
+}
+
+/*
+ * Fast path number: the JSON grammar of scan_number (NULL where it would
+ * fail) and, in the same pass, the value when want is set and the token
+ * has at most 19 digits (else through dp_decimal_parse).
+ */
+static inline const uint8_t *
+fast_number(const uint8_t *p, const uint8_t *e, int *is_int, int want, double *d)
+{
+	const uint8_t *s = p, *f;
+	uint64_t m = 0;
+	unsigned int nd = 0;
+	int64_t exp10 = 0, x = 0;
+	int neg = *p == '-', xneg = 0;
+
+	*is_int = 1;
+	p += neg;
+	if (p == e)
+		return NULL;
+	if (*p == '0') {
+		p++;
+		nd = 1;
+	} else if (is_digit(*p)) {
+		p = fast_digits(p, e, &m, &nd);
+	} else {
+		return NULL;
+	}
+	if (p < e && *p == '.') {
+		*is_int = 0;
+		f = ++p;
+		p = fast_digits(p, e, &m, &nd);
+		if (p == f)
+			return NULL;
+		exp10 = -(int64_t)(p - f);
+	}
+	if (p < e && (*p == 'e' || *p == 'E')) {
+		*is_int = 0;
+		if (++p < e && (*p == '+' || *p == '-'))
+			xneg = *p++ == '-';
+		f = p;
+		for (; p < e && is_digit(*p); p++)
+			if (x < 1000000000)
+				x = x * 10 + (*p - '0');
+		if (p == f)
+			return NULL;
+		exp10 += xneg ? -x : x;
+	}
+	/* a digit right after the leading "0" of "0123": the plain path's bad_json */
+	if (p < e && is_digit(*p))
+		return NULL;
+	if (want && (nd > 19 || dp_decimal_exact(m, exp10, neg, d) != 0))
+		dp_decimal_parse(s, (size_t)(p - s), d);
+	return p;
+}
+
 /*
  * Fast path for the common record layout: one flat object filling the
  * line, no whitespace inside it, keys and string values of printable ASCII
@@ -922,6 +1026,7 @@ json_fast_line(const struct dp_decode_cfg *cfg, const struct dp_pkt_meta *meta,
 		const uint8_t *k, *v, *q;
 		const struct dp_key *key;
 		int type, is_int = 0;
+		double d = 0;
 		size_t kn, n;
 
 		if (p == e || *p != '"')
@@ -946,7 +1051,7 @@ json_fast_line(const struct dp_decode_cfg *cfg, const struct dp_pkt_meta *meta,
 			p = q + 1;
 		} else if (*p == '-' || is_digit(*p)) {
 			v = p;
-			p = scan_number(p, e, &is_int);
+			p = fast_number(p, e, &is_int, key != NULL && key->metric >= 0, &d);
 			if (p == NULL)
 				return 0;
 			type = VT_NUMBER;
@@ -956,7 +1061,7 @@ json_fast_line(const struct dp_decode_cfg *cfg, const struct dp_pkt_meta *meta,
 		}
 		if (key != NULL)
 			role_apply(cfg, &r, f.values, key->id, key->ts, key->metric, type, v, n, 0,
-				   is_int);
+				   is_int, &d);
 		if (p == e)
 			return 0;
 		if (*p == '}')

@@ -164,8 +164,25 @@ dp_key_find(const struct dp_key_tab *t, const uint8_t *k, size_t n)
 	while (i != 0) {
 		const struct dp_key *key = &t->key[i - 1];
 
-		if (key->len == n && memcmp(key->name, k, n) == 0)
-			return key;
+		if (key->len == n) {
+			size_t j = 0;
+			uint64_t a, b;
+
+			/* word at a time: libc memcmp is a call per key */
+			for (; j + 8 <= n; j += 8) {
+				memcpy(&a, key->name + j, sizeof(a));
+				memcpy(&b, k + j, sizeof(b));
+				if (a != b)
+					break;
+			}
+			if (j + 8 > n) {
+				for (; j < n; j++)
+					if ((uint8_t)key->name[j] != k[j])
+						break;
+				if (j == n)
+					return key;
+			}
+		}
 		i = key->next;
 	}
 	return NULL;
@@ -183,6 +200,13 @@ dp_key_find(const struct dp_key_tab *t, const uint8_t *k, size_t n)
  * @return 0, or -1 when the token does not match.
  */
 int dp_decimal_parse(const uint8_t *s, size_t n, double *v);
+
+/**
+ * The fast path alone: the double nearest to -1^neg * m * 10^exp10, for m
+ * of at most 19 decimal digits.
+ * @return 0, or -1 when out of its range (then use dp_decimal_parse).
+ */
+int dp_decimal_exact(uint64_t m, int64_t exp10, int neg, double *v);
 
 /** Same value, always through strtod: the plain path and the reference. */
 int dp_decimal_parse_plain(const uint8_t *s, size_t n, double *v);
