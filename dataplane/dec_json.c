@@ -1004,10 +1004,10 @@ fast_number(const uint8_t *p, const uint8_t *e, int *is_int, int want, double *d
 }
 
 /*
- * Fast path for the common record layout: one flat object filling the
- * line, no whitespace inside it, keys and string values of printable ASCII
- * without escapes, every value a string or a number; keys found through
- * cfg->keys. p points at '{'. Returns 0 before anything is counted as soon
+ * Fast path for the common record layout: one object filling the line, no
+ * whitespace between its members, keys and string values of printable
+ * ASCII without escapes; keys found through cfg->keys. Numbers are parsed
+ * in one pass, literals and nested values go through skip_value. p points at '{'. Returns 0 before anything is counted as soon
  * as it meets anything else, and the plain parser takes the line.
  */
 static int
@@ -1057,7 +1057,13 @@ json_fast_line(const struct dp_decode_cfg *cfg, const struct dp_pkt_meta *meta,
 			type = VT_NUMBER;
 			n = (size_t)(p - v);
 		} else {
-			return 0;
+			/* literals and containers: the plain validator */
+			v = p;
+			p = skip_value(p, e, JSON_DEPTH_MAX - 1);
+			if (p == NULL)
+				return 0;
+			type = VT_OTHER;
+			n = 0;
 		}
 		if (key != NULL)
 			role_apply(cfg, &r, f.values, key->id, key->ts, key->metric, type, v, n, 0,
