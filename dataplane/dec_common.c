@@ -4,7 +4,10 @@
  * time, metric presence and ranges; encoding detection and dispatch.
  * Runs on the RX lcore.
  */
+#include <float.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dp_decode.h"
@@ -261,6 +264,325 @@ dp_decode_payload(const struct dp_decode_cfg *cfg, const struct dp_pkt_meta *met
 	}
 }
 
+/* Add a key's role, creating the key on first use. */
+static void
+key_add(struct dp_key_tab *t, const char *name, int id, int ts, int metric)
+{
+	size_t n = strnlen(name, CFG_NAME_MAX - 1);
+	const struct dp_key *found;
+	struct dp_key *k;
+	unsigned int h;
+
+	if (n == 0)
+		return;	/* never matches: the decoders look up non-empty keys only */
+	found = dp_key_find(t, (const uint8_t *)name, n);
+	if (found != NULL) {
+		k = &t->key[found - t->key];
+	} else {
+		k = &t->key[t->n++];
+		memcpy(k->name, name, n);
+		k->name[n] = '\0';
+		k->len = (uint8_t)n;
+		k->id = k->ts = k->metric = -1;
+		h = dp_key_hash((const uint8_t *)name, n);
+		k->next = t->head[h];
+		t->head[h] = (uint8_t)t->n;
+	}
+	/* the first of a repeated name wins, as in dp_metric_index */
+	if (id >= 0 && k->id < 0)
+		k->id = (int8_t)id;
+	if (ts >= 0 && k->ts < 0)
+		k->ts = (int8_t)ts;
+	if (metric >= 0 && k->metric < 0)
+		k->metric = (int8_t)metric;
+}
+
+void
+dp_decode_cfg_index(struct dp_decode_cfg *dc)
+{
+	struct dp_key_tab *t = &dc->keys;
+	unsigned int i;
+
+	memset(t, 0, sizeof(*t));
+	key_add(t, "ts", -1, 0, -1);
+	key_add(t, "timestamp", -1, 1, -1);
+	for (i = 0; i < dc->n_id_fields && i < CFG_ID_FIELDS_MAX; i++)
+		key_add(t, dc->id_field[i], (int)i, -1, -1);
+	for (i = 0; i < dc->n_metrics && i < WR_METRICS_MAX; i++)
+		key_add(t, dc->metric[i], -1, -1, (int)i);
+}
+
+/*
+ * Decimal numbers. A token is scanned once into a significand of at most
+ * 19 digits and a power of ten; the slow path rewrites or copies it for
+ * strtod, which assumes the C locale (weir never calls setlocale()).
+ */
+#define DEC_BUF		512	/* tokens shorter than this go to strtod as they are */
+#define DEC_SIG_MAX	800	/* digits that can decide a double's rounding: 767 + margin */
+#define DEC_POW_MAX	27	/* 5^27 < 2^63: the exact integer path's range */
+
+struct dec_tok {
+	uint64_t m;		/* first 19 significant digits */
+	int64_t exp10;		/* value = m * 10^exp10 when !many */
+	int many;		/* more than 19 significant digits */
+	int neg;
+};
+
+static inline int
+dec_digit(uint8_t c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* Scan a token (grammar of dp_decimal_parse). @return 0, or -1. */
+static inline int
+dec_scan(const uint8_t *s, size_t n, struct dec_tok *t)
+{
+	const uint8_t *p = s, *e = s + n, *d0;
+	uint64_t m = 0;
+	int64_t x = 0, exp10 = 0;
+	int nd = 0, many = 0, xneg = 0, ndig;
+
+	t->neg = p < e && *p == '-';
+	p += t->neg;
+	d0 = p;
+	for (; p < e && dec_digit(*p); p++) {
+		if (nd == 19) {
+			many = 1;
+			continue;
+		}
+		m = m * 10 + (uint64_t)(*p - '0');
+		nd += m != 0;
+	}
+	ndig = (int)(p - d0);
+	if (p < e && *p == '.') {
+		for (p++; p < e && dec_digit(*p); p++, ndig++) {
+			if (nd == 19) {
+				many = 1;
+				continue;
+			}
+			m = m * 10 + (uint64_t)(*p - '0');
+			nd += m != 0;
+			exp10--;
+		}
+	}
+	if (ndig == 0)
+		return -1;
+	if (p < e && (*p == 'e' || *p == 'E')) {
+		const uint8_t *x0;
+
+		p++;
+		if (p < e && (*p == '+' || *p == '-'))
+			xneg = *p++ == '-';
+		x0 = p;
+		/* saturate: anything past 1e9 is 0 or inf already */
+		for (; p < e && dec_digit(*p); p++)
+			if (x < 1000000000)
+				x = x * 10 + (*p - '0');
+		if (p == x0)
+			return -1;
+	}
+	if (p != e)
+		return -1;
+	t->m = m;
+	t->exp10 = exp10 + (xneg ? -x : x);
+	t->many = many;
+	return 0;
+}
+
+/*
+ * Long tokens: rewrite as "-0.<significant digits>e<exp>" with at most
+ * DEC_SIG_MAX digits plus one sticky digit standing for any non-zero tail,
+ * which rounds exactly like the full token, then strtod that.
+ */
+static __attribute__((noinline)) double
+dec_long(const uint8_t *s, size_t n)
+{
+	char buf[DEC_SIG_MAX + 32];
+	const uint8_t *p = s, *e = s + n;
+	int64_t point = 0, x = 0;
+	size_t o = 0, nd = 0;
+	int sticky = 0, xneg = 0, seen = 0;
+
+	if (*p == '-')
+		buf[o++] = (char)*p++;
+	buf[o++] = '0';
+	buf[o++] = '.';
+	for (; p < e && (dec_digit(*p) || *p == '.'); p++) {
+		if (*p == '.') {
+			seen = 1;
+			continue;
+		}
+		/* the point sits after the integer digits, leading zeros dropped */
+		if (!seen)
+			point++;
+		if (nd == 0 && *p == '0') {
+			point--;
+			continue;
+		}
+		if (nd < DEC_SIG_MAX)
+			buf[o + nd++] = (char)*p;
+		else if (*p != '0')
+			sticky = 1;
+	}
+	if (nd == 0)
+		return buf[0] == '-' ? -0.0 : 0.0;
+	o += nd;
+	if (sticky)
+		buf[o++] = '1';
+	if (p < e) {
+		p++;
+		if (*p == '+' || *p == '-')
+			xneg = *p++ == '-';
+		for (; p < e; p++)
+			if (x < 1000000000)
+				x = x * 10 + (*p - '0');
+	}
+	x = (xneg ? -x : x) + point;
+	if (x > 100000)
+		x = 100000;
+	if (x < -100000)
+		x = -100000;
+	snprintf(buf + o, sizeof(buf) - o, "e%lld", (long long)x);
+	return strtod(buf, NULL);
+}
+
+/* strtod of a scanned token: as it is when short, rewritten when long. */
+static __attribute__((noinline)) double
+dec_slow(const uint8_t *s, size_t n)
+{
+	char buf[DEC_BUF];
+
+	if (n >= sizeof(buf))
+		return dec_long(s, n);
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return strtod(buf, NULL);
+}
+
+int
+dp_decimal_parse_plain(const uint8_t *s, size_t n, double *v)
+{
+	struct dec_tok t;
+
+	if (dec_scan(s, n, &t) != 0)
+		return -1;
+	*v = dec_slow(s, n);
+	return 0;
+}
+
+#ifdef __SIZEOF_INT128__
+static const uint64_t pow5[DEC_POW_MAX + 1] = {
+	1ULL, 5ULL, 25ULL, 125ULL,
+	625ULL, 3125ULL, 15625ULL, 78125ULL,
+	390625ULL, 1953125ULL, 9765625ULL, 48828125ULL,
+	244140625ULL, 1220703125ULL, 6103515625ULL, 30517578125ULL,
+	152587890625ULL, 762939453125ULL, 3814697265625ULL, 19073486328125ULL,
+	95367431640625ULL, 476837158203125ULL, 2384185791015625ULL, 11920928955078125ULL,
+	59604644775390625ULL, 298023223876953125ULL, 1490116119384765625ULL,
+	7450580596923828125ULL,
+};
+
+/*
+ * The double nearest to (q + f) * 2^e2, 0 <= f < 1 and sticky = (f != 0),
+ * ties to even; q != 0. Only called where the result is a normal double.
+ */
+static inline double
+dec_round(unsigned __int128 q, int sticky, int e2)
+{
+	unsigned int hi = (unsigned int)(q >> 64) != 0;
+	int len = hi ? 128 - __builtin_clzll((uint64_t)(q >> 64)) :
+		  64 - __builtin_clzll((uint64_t)q);
+	uint64_t mant, bits;
+	int sh = len - 53;
+	double d;
+
+	if (sh <= 0) {
+		/* at most 53 bits: exact (sticky is never set here) */
+		mant = (uint64_t)q << -sh;
+	} else {
+		unsigned __int128 one = 1, rem = q & ((one << sh) - 1), half = one << (sh - 1);
+
+		mant = (uint64_t)(q >> sh);
+		if (rem > half || (rem == half && (sticky || (mant & 1))))
+			mant++;
+		if (mant == 1ULL << 53) {
+			mant >>= 1;
+			sh++;
+		}
+	}
+	/* mant is in [2^52, 2^53): value = mant * 2^(sh + e2) */
+	bits = ((uint64_t)(sh + e2 + 52 + 1023) << 52) | (mant & ((1ULL << 52) - 1));
+	memcpy(&d, &bits, sizeof(d));
+	return d;
+}
+
+/* m * 10^x, correctly rounded, for m != 0 and |x| <= DEC_POW_MAX. */
+static inline double
+dec_exact(uint64_t m, int x)
+{
+	unsigned __int128 q, num;
+	uint64_t d;
+	int lz;
+
+	if (x >= 0)
+		return dec_round((unsigned __int128)m * pow5[x], 0, x);
+	/* m / (5^k 2^k): normalise m, divide with 64 more bits, keep the remainder */
+	d = pow5[-x];
+	lz = __builtin_clzll(m);
+	num = (unsigned __int128)(m << lz) << 64;
+	q = num / d;
+	return dec_round(q, num - q * d != 0, x - 64 - lz);
+}
+#endif
+
+static const double pow10_exact[] = {
+	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
+int
+dp_decimal_exact(uint64_t m, int64_t exp10, int neg, double *v)
+{
+	double r;
+
+	if (m == 0) {
+		*v = neg ? -0.0 : 0.0;
+		return 0;
+	}
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
+	/* Clinger: both operands exact doubles, so one rounding */
+	if (m <= (1ULL << 53) && exp10 >= -22 && exp10 <= 22) {
+		r = (double)m;
+		r = exp10 >= 0 ? r * pow10_exact[exp10] : r / pow10_exact[-exp10];
+		*v = neg ? -r : r;
+		return 0;
+	}
+#else
+	(void)pow10_exact;
+#endif
+#ifdef __SIZEOF_INT128__
+	if (exp10 >= -DEC_POW_MAX && exp10 <= DEC_POW_MAX) {
+		r = dec_exact(m, (int)exp10);
+		*v = neg ? -r : r;
+		return 0;
+	}
+#endif
+	return -1;
+}
+
+int
+dp_decimal_parse(const uint8_t *s, size_t n, double *v)
+{
+	struct dec_tok t;
+
+	if (dec_scan(s, n, &t) != 0)
+		return -1;
+	if (t.many || dp_decimal_exact(t.m, t.exp10, t.neg, v) != 0)
+		*v = dec_slow(s, n);
+	return 0;
+}
+
 void
 dp_decode_cfg_init(struct dp_decode_cfg *dc, const struct weir_config *c)
 {
@@ -283,4 +605,6 @@ dp_decode_cfg_init(struct dp_decode_cfg *dc, const struct weir_config *c)
 	dc->json_ts_unit = c->json_ts_unit;
 	dc->influx_precision = c->influx_precision;
 	dc->max_future_ns = c->max_future_ns;
+	dc->path = DP_PATH_FAST;
+	dp_decode_cfg_index(dc);
 }

@@ -2,8 +2,9 @@
 /*
  * InfluxDB line protocol decoder (SPEC §3 item 2). Runs on the RX lcore.
  * One pass per line straight over the payload: names are unescaped only
- * when they hold a backslash (into stack buffers), numbers take an exact
- * fast path and fall back to strtod on a stack copy. No allocation.
+ * when they hold a backslash (into stack buffers), numbers go through
+ * dp_decimal_parse (exact fast path, strtod fallback; cfg->path PLAIN:
+ * strtod always). No allocation.
  *
  * Syntax follows the influxdata line-protocol grammar: spaces separate the
  * sections, control characters are not allowed in names, a backslash pairs
@@ -34,17 +35,8 @@ static const uint8_t lp_class[256] = {
 	['\\'] = LP_BSL,
 };
 
-/*
- * Number tokens longer than this are bad_line: they only reach strtod
- * through a stack copy, and no sender writes a 500-digit reading.
- */
+/* Number tokens longer than this are bad_line: no sender writes a 500-digit reading. */
 #define LP_NUM_MAX 512
-
-/* Powers of ten a double holds exactly (Clinger's fast path). */
-static const double lp_pow10[] = {
-	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-};
 
 enum lp_value { LP_V_BAD, LP_V_NUM, LP_V_SKIP };
 
@@ -166,84 +158,16 @@ lp_integer(const uint8_t *s, size_t n, bool is_unsigned, double *v)
 
 /*
  * Float field: -?(digits[.digits*]|.digits)([eE][+-]?digits)? -- no
- * leading '+', no nan/inf, no hex. Correctly rounded: exact when the
- * significand fits 2^53 and the power of ten is exact, else strtod.
+ * leading '+', no nan/inf, no hex -- correctly rounded (overflow: inf,
+ * which the range check rejects for a metric). dp_decimal_parse's grammar
+ * is exactly this one.
  */
-static int
-lp_float(const uint8_t *s, size_t n, double *v)
+static inline int
+lp_float(enum dp_path path, const uint8_t *s, size_t n, double *v)
 {
-	uint64_t m = 0;
-	long e10, ex = 0;
-	bool neg = false, slow = false, eneg = false;
-	size_t i = 0, ndig = 0, nfrac = 0;
-	unsigned int nsig = 0;
-	double r;
-
-	if (i < n && s[i] == '-') {
-		neg = true;
-		i++;
-	}
-	for (; i < n && lp_digit(s[i]); i++, ndig++) {
-		if (m == 0 && s[i] == '0')
-			continue;
-		if (nsig++ < 19)
-			m = m * 10 + (s[i] - '0');
-		else
-			slow = true;
-	}
-	if (i < n && s[i] == '.') {
-		for (i++; i < n && lp_digit(s[i]); i++, ndig++) {
-			nfrac++;
-			if (m == 0 && s[i] == '0')
-				continue;
-			if (nsig++ < 19)
-				m = m * 10 + (s[i] - '0');
-			else
-				slow = true;
-		}
-	}
-	if (ndig == 0)
+	if (n > LP_NUM_MAX)
 		return -1;
-	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-		size_t start;
-
-		i++;
-		if (i < n && (s[i] == '+' || s[i] == '-'))
-			eneg = s[i++] == '-';
-		start = i;
-		for (; i < n && lp_digit(s[i]); i++)
-			if (ex < 100000)
-				ex = ex * 10 + (s[i] - '0');
-		if (i == start)
-			return -1;
-	}
-	if (i != n)
-		return -1;
-	if (m == 0) {
-		*v = neg ? -0.0 : 0.0;
-		return 0;
-	}
-	e10 = (eneg ? -ex : ex) - (long)nfrac;
-	if (!slow && m <= (1ULL << 53) && e10 >= -22 && e10 <= 22) {
-		r = (double)m;
-		r = e10 >= 0 ? r * lp_pow10[e10] : r / lp_pow10[-e10];
-	} else {
-		char buf[LP_NUM_MAX + 1];
-		char *end;
-
-		if (n > LP_NUM_MAX)
-			return -1;
-		memcpy(buf, s, n);
-		buf[n] = '\0';
-		r = strtod(buf, &end);
-		if (end != buf + n)
-			return -1;
-		/* overflow gives inf, which the range check rejects for a metric */
-		*v = r;
-		return 0;
-	}
-	*v = neg ? -r : r;
-	return 0;
+	return path == DP_PATH_FAST ? dp_decimal_parse(s, n, v) : dp_decimal_parse_plain(s, n, v);
 }
 
 static bool
@@ -265,7 +189,7 @@ lp_bool(const uint8_t *s, size_t n)
 
 /* A field value from *pos: a number (into *v), a skipped string/boolean, or bad. */
 static enum lp_value
-lp_field_value(const uint8_t *l, size_t len, size_t *pos, double *v)
+lp_field_value(enum dp_path path, const uint8_t *l, size_t len, size_t *pos, double *v)
 {
 	size_t i = *pos, start = i;
 	uint8_t c, last;
@@ -297,7 +221,7 @@ lp_field_value(const uint8_t *l, size_t len, size_t *pos, double *v)
 	if (last == 'i' || last == 'u')
 		rc = lp_integer(l + start, i - 1 - start, last == 'u', v);
 	else
-		rc = lp_float(l + start, i - start, v);
+		rc = lp_float(path, l + start, i - start, v);
 	return rc == 0 ? LP_V_NUM : LP_V_BAD;
 }
 
@@ -397,7 +321,7 @@ lp_parse(const struct dp_decode_cfg *cfg, const uint8_t *l, size_t len, size_t i
 		    i == ks || i >= len || l[i] != '=')
 			return -1;
 		ke = i++;
-		kind = lp_field_value(l, len, &i, &v);
+		kind = lp_field_value(cfg->path, l, len, &i, &v);
 		if (kind == LP_V_BAD)
 			return -1;
 		idx = lp_name_index(cfg, l + ks, ke - ks, kesc, false);

@@ -33,8 +33,6 @@
 #include "dp_decode.h"
 
 #define JSON_DEPTH_MAX	64	/* nesting levels of one record, SPEC: at least 64 */
-#define NUM_BUF		512	/* numbers shorter than this go to strtod as they are */
-#define NUM_SIG_MAX	800	/* digits that can decide a double's rounding: 767 + margin */
 #define TS_STR_MAX	64	/* longest escaped time string we unescape */
 
 /* Byte classes inside a string: what ends the fast scan. */
@@ -437,131 +435,17 @@ json_unescape(const uint8_t *s, size_t n, uint8_t *out, size_t cap)
 	return o;
 }
 
-/*
- * Long tokens: rewrite as "-0.<significant digits>e<exp>" with at most
- * NUM_SIG_MAX digits plus one sticky digit standing for any non-zero tail,
- * which rounds exactly like the full token, then strtod that.
- */
-static __rte_noinline double
-number_long(const uint8_t *s, size_t n)
+/* Value of a validated number token, correctly rounded (overflow: +-inf). */
+static inline double
+json_number(const struct dp_decode_cfg *cfg, const uint8_t *s, size_t n)
 {
-	char buf[NUM_SIG_MAX + 32];
-	const uint8_t *p = s, *e = s + n;
-	int64_t point = 0, x = 0;
-	size_t o = 0, nd = 0;
-	int sticky = 0, xneg = 0, seen = 0;
+	double v = 0;
 
-	if (*p == '-')
-		buf[o++] = *p++;
-	buf[o++] = '0';
-	buf[o++] = '.';
-	for (; p < e && (is_digit(*p) || *p == '.'); p++) {
-		if (*p == '.') {
-			seen = 1;
-			continue;
-		}
-		/* the point sits after the integer digits, leading zeros dropped */
-		if (!seen)
-			point++;
-		if (nd == 0 && *p == '0') {
-			point--;
-			continue;
-		}
-		if (nd < NUM_SIG_MAX)
-			buf[o + nd++] = (char)*p;
-		else if (*p != '0')
-			sticky = 1;
-	}
-	if (nd == 0)
-		return buf[0] == '-' ? -0.0 : 0.0;
-	o += nd;
-	if (sticky)
-		buf[o++] = '1';
-	if (p < e) {
-		/* exponent: saturate, anything past 1e9 is 0 or inf already */
-		p++;
-		if (*p == '+' || *p == '-')
-			xneg = *p++ == '-';
-		for (; p < e; p++)
-			if (x < 1000000000)
-				x = x * 10 + (*p - '0');
-	}
-	x = (xneg ? -x : x) + point;
-	if (x > 100000)
-		x = 100000;
-	if (x < -100000)
-		x = -100000;
-	o += (size_t)snprintf(buf + o, sizeof(buf) - o, "e%lld", (long long)x);
-	return strtod(buf, NULL);
-}
-
-static const double pow10_exact[] = {
-	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-};
-
-/*
- * Value of a validated number token, correctly rounded. Short mantissas
- * with small exponents are exact in one IEEE multiply or divide (both
- * operands exact, one rounding); everything else goes to strtod.
- */
-static double
-json_number(const uint8_t *s, size_t n)
-{
-	const uint8_t *p = s, *e = s + n;
-	char buf[NUM_BUF];
-	uint64_t m = 0;
-	int neg = 0, nd = 0, exp10 = 0, x = 0, xneg = 0;
-
-	/* also keeps exp10 below from overflowing on absurd tokens */
-	if (n >= sizeof(buf))
-		return number_long(s, n);
-	if (*p == '-') {
-		neg = 1;
-		p++;
-	}
-	for (; p < e && is_digit(*p); p++) {
-		if (nd == 19)
-			goto slow;
-		m = m * 10 + (uint64_t)(*p - '0');
-		nd += m != 0;
-	}
-	if (p < e && *p == '.') {
-		for (p++; p < e && is_digit(*p); p++) {
-			if (nd == 19)
-				goto slow;
-			m = m * 10 + (uint64_t)(*p - '0');
-			nd += m != 0;
-			exp10--;
-		}
-	}
-	if (p < e) {
-		p++;
-		if (*p == '+' || *p == '-')
-			xneg = *p++ == '-';
-		for (; p < e; p++) {
-			if (x >= 1000)
-				goto slow;
-			x = x * 10 + (*p - '0');
-		}
-		exp10 += xneg ? -x : x;
-	}
-	if (m == 0)
-		return neg ? -0.0 : 0.0;
-#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
-	if (m <= (1ULL << 53) && exp10 >= -22 && exp10 <= 22) {
-		double v = (double)m;
-
-		v = exp10 >= 0 ? v * pow10_exact[exp10] : v / pow10_exact[-exp10];
-		return neg ? -v : v;
-	}
-#else
-	(void)pow10_exact;
-#endif
-slow:
-	memcpy(buf, s, n);
-	buf[n] = '\0';
-	return strtod(buf, NULL);
+	if (cfg->path == DP_PATH_FAST)
+		dp_decimal_parse(s, n, &v);
+	else
+		dp_decimal_parse_plain(s, n, &v);
+	return v;
 }
 
 /* Exact int64 of an integer token; -1 when negative (not -0) or too big. */
@@ -643,7 +527,7 @@ ts_from_decimal(const struct dp_decode_cfg *cfg, const uint8_t *s, size_t n, int
 	if (*s == '-')
 		return -1;
 	if (unit == CFG_TS_AUTO) {
-		double mag = json_number(s, n);
+		double mag = json_number(cfg, s, n);
 
 		unit = mag < 1e11 ? CFG_TS_S : mag < 1e14 ? CFG_TS_MS :
 		       mag < 1e17 ? CFG_TS_US : CFG_TS_NS;
@@ -826,31 +710,15 @@ key_roles(const struct dp_decode_cfg *cfg, const uint8_t *k, size_t n, int esc, 
 	*m = name_find(cfg->metric, cfg->metric_len, cfg->n_metrics, k, n);
 }
 
-/* Parse a value whose key plays a role and record what it says. */
-static const uint8_t *
-role_value(const struct dp_decode_cfg *cfg, const uint8_t *p, const uint8_t *e,
-	   struct json_rec *r, double *values, int id, int ts, int m)
+/*
+ * Record what a value says for the roles its key plays (last occurrence
+ * wins); v/n: the string body or number token, num: its value when
+ * already known.
+ */
+static inline void
+role_apply(const struct dp_decode_cfg *cfg, struct json_rec *r, double *values, int id, int ts,
+	   int m, int type, const uint8_t *v, size_t n, int esc, int is_int, const double *num)
 {
-	const uint8_t *v = p, *q;
-	int type, esc = 0, is_int = 0;
-	size_t n;
-
-	if (*p == '"') {
-		type = VT_STRING;
-		v = p + 1;
-		q = scan_string(v, e, &esc);
-		n = q != NULL ? (size_t)(q - 1 - v) : 0;
-	} else if (*p == '-' || is_digit(*p)) {
-		type = VT_NUMBER;
-		q = scan_number(p, e, &is_int);
-		n = q != NULL ? (size_t)(q - p) : 0;
-	} else {
-		type = VT_OTHER;
-		q = skip_value(p, e, JSON_DEPTH_MAX - 1);
-		n = 0;
-	}
-	if (q == NULL)
-		return NULL;
 	if (id >= 0) {
 		uint32_t bit = 1u << id;
 
@@ -878,7 +746,7 @@ role_value(const struct dp_decode_cfg *cfg, const uint8_t *p, const uint8_t *e,
 		r->present &= ~bit;
 		r->bad &= ~bit;
 		if (type == VT_NUMBER) {
-			double d = json_number(v, n);
+			double d = num != NULL ? *num : json_number(cfg, v, n);
 
 			values[m] = d;
 			r->present |= bit;
@@ -887,6 +755,34 @@ role_value(const struct dp_decode_cfg *cfg, const uint8_t *p, const uint8_t *e,
 				r->bad |= bit;
 		}
 	}
+}
+
+/* Parse a value whose key plays a role and record what it says. */
+static const uint8_t *
+role_value(const struct dp_decode_cfg *cfg, const uint8_t *p, const uint8_t *e,
+	   struct json_rec *r, double *values, int id, int ts, int m)
+{
+	const uint8_t *v = p, *q;
+	int type, esc = 0, is_int = 0;
+	size_t n;
+
+	if (*p == '"') {
+		type = VT_STRING;
+		v = p + 1;
+		q = scan_string(v, e, &esc);
+		n = q != NULL ? (size_t)(q - 1 - v) : 0;
+	} else if (*p == '-' || is_digit(*p)) {
+		type = VT_NUMBER;
+		q = scan_number(p, e, &is_int);
+		n = q != NULL ? (size_t)(q - p) : 0;
+	} else {
+		type = VT_OTHER;
+		q = skip_value(p, e, JSON_DEPTH_MAX - 1);
+		n = 0;
+	}
+	if (q == NULL)
+		return NULL;
+	role_apply(cfg, r, values, id, ts, m, type, v, n, esc, is_int, NULL);
 	return q;
 }
 
@@ -977,6 +873,215 @@ json_record_finish(const struct dp_decode_cfg *cfg, const struct dp_pkt_meta *me
 	dp_record_finish(cfg, meta, f, out);
 }
 
+/*
+ * Fast path: the closing quote of a string body at p that holds only
+ * printable ASCII (no escape, control or non-ASCII byte), else NULL.
+ */
+static inline const uint8_t *
+fast_string_end(const uint8_t *p, const uint8_t *e)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	while (e - p >= 8) {
+		uint64_t w, x;
+
+		memcpy(&w, p, sizeof(w));
+		x = swar_special(w);
+		if (x != 0) {
+			/* borrows run upwards: the lowest flag is a real hit */
+			p += __builtin_ctzll(x) >> 3;
+			return *p == '"' ? p : NULL;
+		}
+		p += 8;
+	}
+#endif
+	for (; p < e; p++)
+		if (str_class[*p] != SC_PLAIN)
+			return *p == '"' ? p : NULL;
+	return NULL;
+}
+
+#define SWAR_ZEROS	0x3030303030303030ULL
+
+/* 1 when all 8 bytes of w are ASCII digits. */
+static inline int
+swar_8digits(uint64_t w)
+{
+	return ((w & 0xf0f0f0f0f0f0f0f0ULL) |
+		(((w + 0x0606060606060606ULL) & 0xf0f0f0f0f0f0f0f0ULL) >> 4)) ==
+	       0x3333333333333333ULL;
+}
+
+/* Value of 8 ASCII digits, the first in the lowest byte. */
+static inline uint64_t
+swar_8digits_value(uint64_t w)
+{
+	w -= SWAR_ZEROS;
+	/* each byte pair -> 2-digit value, pairs -> 4 digits, then 8 */
+	w = w * 10 + (w >> 8);
+	w = ((w & 0x000000ff000000ffULL) * (100 + (1000000ULL << 32)) +
+	     ((w >> 16) & 0x000000ff000000ffULL) * (1 + (10000ULL << 32))) >> 32;
+	return w & 0xffffffffULL;
+}
+
+/* Digits from p: accumulated into *m (wrapping past 19, counted in *nd). */
+static inline const uint8_t *
+fast_digits(const uint8_t *p, const uint8_t *e, uint64_t *m, unsigned int *nd)
+{
+	uint64_t acc = *m;
+	unsigned int k = *nd;
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	while (e - p >= 8) {
+		uint64_t w;
+
+		memcpy(&w, p, sizeof(w));
+		if (!swar_8digits(w))
+			break;
+		acc = acc * 100000000 + swar_8digits_value(w);
+		k += 8;
+		p += 8;
+	}
+#endif
+	for (; p < e && is_digit(*p); p++, k++)
+		acc = acc * 10 + (uint64_t)(*p - '0');
+	*m = acc;
+	*nd = k;
+	return p;
+}
+
+/*
+ * Fast path number: the JSON grammar of scan_number (NULL where it would
+ * fail) and, in the same pass, the value when want is set and the token
+ * has at most 19 digits (else through dp_decimal_parse).
+ */
+static inline const uint8_t *
+fast_number(const uint8_t *p, const uint8_t *e, int *is_int, int want, double *d)
+{
+	const uint8_t *s = p, *f;
+	uint64_t m = 0;
+	unsigned int nd = 0;
+	int64_t exp10 = 0, x = 0;
+	int neg = *p == '-', xneg = 0;
+
+	*is_int = 1;
+	p += neg;
+	if (p == e)
+		return NULL;
+	if (*p == '0') {
+		p++;
+		nd = 1;
+	} else if (is_digit(*p)) {
+		p = fast_digits(p, e, &m, &nd);
+	} else {
+		return NULL;
+	}
+	if (p < e && *p == '.') {
+		*is_int = 0;
+		f = ++p;
+		p = fast_digits(p, e, &m, &nd);
+		if (p == f)
+			return NULL;
+		exp10 = -(int64_t)(p - f);
+	}
+	if (p < e && (*p == 'e' || *p == 'E')) {
+		*is_int = 0;
+		if (++p < e && (*p == '+' || *p == '-'))
+			xneg = *p++ == '-';
+		f = p;
+		for (; p < e && is_digit(*p); p++)
+			if (x < 1000000000)
+				x = x * 10 + (*p - '0');
+		if (p == f)
+			return NULL;
+		exp10 += xneg ? -x : x;
+	}
+	/* a digit right after the leading "0" of "0123": the plain path's bad_json */
+	if (p < e && is_digit(*p))
+		return NULL;
+	if (want && (nd > 19 || dp_decimal_exact(m, exp10, neg, d) != 0))
+		dp_decimal_parse(s, (size_t)(p - s), d);
+	return p;
+}
+
+/*
+ * Fast path for the common record layout: one object filling the line, no
+ * whitespace between its members, keys and string values of printable
+ * ASCII without escapes; keys found through cfg->keys. Numbers are parsed
+ * in one pass, literals and nested values go through skip_value. p points at '{'. Returns 0 before anything is counted as soon
+ * as it meets anything else, and the plain parser takes the line.
+ */
+static int
+json_fast_line(const struct dp_decode_cfg *cfg, const struct dp_pkt_meta *meta,
+	       const uint8_t *p, const uint8_t *e, struct dp_decode_out *out)
+{
+	struct json_rec r;
+	struct dp_fields f;
+
+	dp_fields_init(&f, out);
+	r.id_seen = r.id_bad = r.id_esc = 0;
+	r.ts_seen = r.ts_bad = 0;
+	r.present = r.bad = 0;
+	p++;
+	for (;;) {
+		const uint8_t *k, *v, *q;
+		const struct dp_key *key;
+		int type, is_int = 0;
+		double d = 0;
+		size_t kn, n;
+
+		if (p == e || *p != '"')
+			return 0;
+		k = p + 1;
+		q = fast_string_end(k, e);
+		if (q == NULL || q == k)
+			return 0;
+		kn = (size_t)(q - k);
+		p = q + 1;
+		if (e - p < 2 || *p != ':')
+			return 0;
+		p++;
+		key = kn < CFG_NAME_MAX ? dp_key_find(&cfg->keys, k, kn) : NULL;
+		if (*p == '"') {
+			v = p + 1;
+			q = fast_string_end(v, e);
+			if (q == NULL)
+				return 0;
+			type = VT_STRING;
+			n = (size_t)(q - v);
+			p = q + 1;
+		} else if (*p == '-' || is_digit(*p)) {
+			v = p;
+			p = fast_number(p, e, &is_int, key != NULL && key->metric >= 0, &d);
+			if (p == NULL)
+				return 0;
+			type = VT_NUMBER;
+			n = (size_t)(p - v);
+		} else {
+			/* literals and containers: the plain validator */
+			v = p;
+			p = skip_value(p, e, JSON_DEPTH_MAX - 1);
+			if (p == NULL)
+				return 0;
+			type = VT_OTHER;
+			n = 0;
+		}
+		if (key != NULL)
+			role_apply(cfg, &r, f.values, key->id, key->ts, key->metric, type, v, n, 0,
+				   is_int, &d);
+		if (p == e)
+			return 0;
+		if (*p == '}')
+			break;
+		if (*p != ',')
+			return 0;
+		p++;
+	}
+	if (skip_ws(p + 1, e) != e)
+		return 0;
+	json_record_finish(cfg, meta, &r, &f, out);
+	return 1;
+}
+
 /* One non-blank line [p, e) of a newline-delimited payload. */
 static void
 json_line(const struct dp_decode_cfg *cfg, const struct dp_pkt_meta *meta, const uint8_t *p,
@@ -989,6 +1094,8 @@ json_line(const struct dp_decode_cfg *cfg, const struct dp_pkt_meta *meta, const
 		dp_record_reject(out, WR_REASON_BAD_JSON);
 		return;
 	}
+	if (cfg->path == DP_PATH_FAST && cfg->keys.n != 0 && json_fast_line(cfg, meta, p, e, out))
+		return;
 	dp_fields_init(&f, out);
 	p = json_record_parse(cfg, p, e, &r, f.values);
 	if (p == NULL || skip_ws(p, e) != e) {

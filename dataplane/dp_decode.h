@@ -11,9 +11,43 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "wr_types.h"
 #include "cfg.h"
+
+/*
+ * Which implementation the JSON and Influx decoders run. Both give the same
+ * records, values (bit for bit), reasons and counters (tests/unit/
+ * test_decode_paths.c and the fuzz targets check it): FAST takes the
+ * shortcuts (common JSON layout, exact decimal arithmetic) and falls back
+ * to the PLAIN code whenever it meets anything else; PLAIN is the
+ * reference (full grammar, strtod for every number).
+ */
+enum dp_path {
+	DP_PATH_FAST = 0,
+	DP_PATH_PLAIN,
+};
+
+/* Keys the decoders look up: id fields, "ts"/"timestamp", metrics. */
+#define DP_KEYS_MAX	(WR_METRICS_MAX + CFG_ID_FIELDS_MAX + 2)
+#define DP_KEYS_HASH	128	/* buckets, a power of two */
+
+struct dp_key {
+	char name[CFG_NAME_MAX];	/* NUL terminated */
+	uint8_t len;
+	int8_t id;			/* priority in device_id_fields, or -1 */
+	int8_t ts;			/* 0 "ts", 1 "timestamp", or -1 */
+	int8_t metric;			/* metric index, or -1 */
+	uint8_t next;			/* index + 1 of the next key in the bucket, 0: none */
+};
+
+/* Hash table of struct dp_key (dp_decode_cfg_index); n == 0: not built. */
+struct dp_key_tab {
+	unsigned int n;
+	uint8_t head[DP_KEYS_HASH];	/* index + 1 of a bucket's first key, 0: empty */
+	struct dp_key key[DP_KEYS_MAX];
+};
 
 /* Immutable view of the config the decoders need, built once at start. */
 struct dp_decode_cfg {
@@ -29,6 +63,8 @@ struct dp_decode_cfg {
 	enum cfg_ts_unit json_ts_unit;
 	enum cfg_ts_unit influx_precision;		/* AUTO means ns */
 	int64_t max_future_ns;
+	enum dp_path path;				/* FAST unless a test asks */
+	struct dp_key_tab keys;				/* for the fast paths */
 };
 
 /* Per-datagram facts. */
@@ -102,8 +138,78 @@ int dp_id_field_index(const struct dp_decode_cfg *cfg, const uint8_t *name, size
 /** 1 when the bytes are valid UTF-8 (no overlongs, no surrogates). */
 int dp_utf8_valid(const uint8_t *p, size_t n);
 
-/** Build the decode view from the config. */
+/** Build the decode view from the config (dp_decode_cfg_index included). */
 void dp_decode_cfg_init(struct dp_decode_cfg *dc, const struct weir_config *c);
+
+/**
+ * Build dc->keys from the names already in dc. Without it (keys.n == 0)
+ * the decoders run their plain paths only.
+ */
+void dp_decode_cfg_index(struct dp_decode_cfg *dc);
+
+/** Bucket of a key in struct dp_key_tab (n >= 1). */
+static inline unsigned int
+dp_key_hash(const uint8_t *k, size_t n)
+{
+	return ((unsigned int)k[0] * 3 + (unsigned int)k[n - 1] * 5 + (unsigned int)n * 11) &
+	       (DP_KEYS_HASH - 1);
+}
+
+/** The configured key named [k, k + n) (n >= 1), or NULL. */
+static inline const struct dp_key *
+dp_key_find(const struct dp_key_tab *t, const uint8_t *k, size_t n)
+{
+	unsigned int i = t->head[dp_key_hash(k, n)];
+
+	while (i != 0) {
+		const struct dp_key *key = &t->key[i - 1];
+
+		if (key->len == n) {
+			size_t j = 0;
+			uint64_t a, b;
+
+			/* word at a time: libc memcmp is a call per key */
+			for (; j + 8 <= n; j += 8) {
+				memcpy(&a, key->name + j, sizeof(a));
+				memcpy(&b, k + j, sizeof(b));
+				if (a != b)
+					break;
+			}
+			if (j + 8 > n) {
+				for (; j < n; j++)
+					if ((uint8_t)key->name[j] != k[j])
+						break;
+				if (j == n)
+					return key;
+			}
+		}
+		i = key->next;
+	}
+	return NULL;
+}
+
+/**
+ * Correctly rounded double of a decimal token [s, s + n): an optional '-',
+ * digits with at most one '.' (at least one digit in all), then an optional
+ * exponent [eE][+-]?digits. The whole token must match; any length.
+ * Fast path: up to 19 significant digits as an exact uint64 and a power of
+ * ten within 10^+-27 are rounded exactly by integer arithmetic (Clinger's
+ * one multiply or divide when both operands are exact doubles); anything
+ * else goes to strtod on a bounded NUL-terminated copy. Overflow gives
+ * +-inf, underflow +-0.
+ * @return 0, or -1 when the token does not match.
+ */
+int dp_decimal_parse(const uint8_t *s, size_t n, double *v);
+
+/**
+ * The fast path alone: the double nearest to -1^neg * m * 10^exp10, for m
+ * of at most 19 decimal digits.
+ * @return 0, or -1 when out of its range (then use dp_decimal_parse).
+ */
+int dp_decimal_exact(uint64_t m, int64_t exp10, int neg, double *v);
+
+/** Same value, always through strtod: the plain path and the reference. */
+int dp_decimal_parse_plain(const uint8_t *s, size_t n, double *v);
 
 /*
  * The decoders. Each handles one whole UDP payload (n >= 1 bytes; the

@@ -64,6 +64,8 @@ fz_decode_cfg_make(struct dp_decode_cfg *c, enum cfg_encoding enc, double temp_m
 	c->json_ts_unit = CFG_TS_AUTO;
 	c->influx_precision = CFG_TS_AUTO;
 	c->max_future_ns = 300LL * 1000000000LL;
+	c->path = DP_PATH_FAST;
+	dp_decode_cfg_index(c);
 }
 
 static inline void

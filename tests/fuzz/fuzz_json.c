@@ -5,13 +5,16 @@
  * counted once (emitted or rejected), one record per non-blank line (or
  * one for a whole array payload that is broken), and every emitted
  * record is sane (id 1..64 bytes of UTF-8, time >= 0, at least one finite
- * in-range configured metric).
+ * in-range configured metric); the fast and plain paths give the same
+ * output (fuzz_paths.h); and where the input is a decimal token,
+ * dp_decimal_parse gives strtod's value bit for bit.
  */
 #include <stddef.h>
 #include <stdint.h>
 
 #include "dp_decode.h"
 #include "fuzz_common.h"
+#include "fuzz_paths.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -47,6 +50,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct dp_pkt_meta meta = { .arrival_ns = 1755434100LL * 1000000000LL, .shift_ns = 0 };
 	static struct dp_decode_out out;
 	size_t k = 0;
+	const char *why;
+	double a, b;
 
 	if (!ready) {
 		fz_decode_cfg_make(&cfg, CFG_ENC_AUTO, -60);
@@ -54,6 +59,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (size == 0)
 		return 0;	/* dp_decode_payload's job, not the decoder's */
+	if (dp_decimal_parse(data, size, &a) == 0) {
+		if (dp_decimal_parse_plain(data, size, &b) != 0 || memcmp(&a, &b, sizeof(a)) != 0)
+			fz_fail(st.target, "dp_decimal_parse != strtod");
+	} else if (dp_decimal_parse_plain(data, size, &b) == 0) {
+		fz_fail(st.target, "dp_decimal_parse grammar");
+	}
+	why = fzp_compare(dp_decode_json, &cfg, &meta, data, size);
+	if (why != NULL) {
+		fprintf(stderr, "fuzz_json: fast and plain paths differ: %s\n", why);
+		abort();
+	}
 	fz_decode(dp_decode_json, &st, &meta, data, size, &out);
 	if (out.records == 0)
 		fz_fail(st.target, "no record counted");
