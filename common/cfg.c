@@ -9,7 +9,9 @@
  * the key and what is wrong, and rte_cfgfile keeps no line numbers.
  */
 #include <errno.h>
+#include <grp.h>
 #include <math.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -17,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <librdkafka/rdkafka.h>
 
@@ -215,7 +218,18 @@ static const struct cfg_key cfg_keys[] = {
 	{ SEC_CONTROL, "metrics_listen", CT_STRING, "127.0.0.1:9109", AT(metrics_listen),
 	  .max = CFG_STR_MAX - 1,
 	  .help = "host:port of the HTTP listener serving Prometheus /metrics and "
-		  "the status page at /; empty disables it." },
+		  "the status page at /; empty disables it. Neither has authentication: "
+		  "keep it on loopback (a warning is logged for any other address)." },
+	{ SEC_CONTROL, "socket_group", CT_STRING, "", AT(socket_group),
+	  .max = CFG_NAME_MAX - 1,
+	  .help = "Group that owns the weirctl socket (mode 0660), so its members can "
+		  "run weirctl without being root; empty keeps weir's own group. The "
+		  "group must exist." },
+	{ SEC_CONTROL, "user", CT_STRING, "", AT(run_user), .max = CFG_NAME_MAX - 1,
+	  .help = "Once ports, sockets and the broker are up, switch to this user and "
+		  "its groups (setgroups, setgid, setuid); empty stays as started. Needs "
+		  "weir started as root, and DPDK memory that does not grow later "
+		  "(--no-huge or --legacy-mem in [eal] args)." },
 	{ SEC_EAL, "args", CT_STRING, "", AT(eal_args), .max = CFG_EAL_MAX - 1,
 	  .help = "Extra DPDK EAL arguments, whitespace separated (e.g. -l 0-2 "
 		  "--no-huge); arguments after -- on the command line come after "
@@ -1234,6 +1248,14 @@ cfg_set(struct weir_config *c, const char *assignment, char *err, size_t errlen)
 	int s, rc;
 
 	snprintf(origin, sizeof(origin), "--set %s", assignment);
+	if (eq != NULL && (size_t)(eq - assignment) < sizeof(key)) {
+		/* messages start with the origin: never with a password in it */
+		memcpy(key, assignment, (size_t)(eq - assignment));
+		key[eq - assignment] = '\0';
+		if (cfg_key_secret(key))
+			snprintf(origin, sizeof(origin), "--set %.*s=(hidden)",
+				 (int)(eq - assignment), assignment);
+	}
 	if (eq == NULL || dot == NULL || dot > eq) {
 		errf(err, errlen, "%s: expected section.key=value", origin);
 		return -1;
@@ -1369,6 +1391,17 @@ cfg_validate(const struct weir_config *c, char *err, size_t errlen)
 			errf(err, errlen, "[input] range.%s: min is above max", c->metrics[i]);
 			return -1;
 		}
+	}
+	/* names resolve now, so a typo stops weir before anything starts */
+	if (c->socket_group[0] != '\0' && getgrnam(c->socket_group) == NULL) {
+		errf(err, errlen, "%s: [control] socket_group: no group named \"%s\" on this "
+		     "host", origin_of(c, SEC_CONTROL, "socket_group"), c->socket_group);
+		return -1;
+	}
+	if (c->run_user[0] != '\0' && getpwnam(c->run_user) == NULL) {
+		errf(err, errlen, "%s: [control] user: no user named \"%s\" on this host",
+		     origin_of(c, SEC_CONTROL, "user"), c->run_user);
+		return -1;
 	}
 	return 0;
 }
@@ -1641,6 +1674,35 @@ cfg_get(const struct weir_config *c, const char *skey, char *out, size_t outlen)
 		}
 	}
 	return -1;
+}
+
+static bool
+contains_nocase(const char *s, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (; *s != '\0'; s++)
+		if (strncasecmp(s, word, n) == 0)
+			return true;
+	return false;
+}
+
+int
+cfg_key_secret(const char *skey)
+{
+	static const char *const exact[] = {
+		"kafka.ssl.key.pem", "kafka.ssl_key.pem", "kafka.sasl.oauthbearer.config",
+	};
+	size_t i;
+
+	if (skey == NULL)
+		return 0;
+	if (contains_nocase(skey, "password") || contains_nocase(skey, "secret"))
+		return 1;
+	for (i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
+		if (strcasecmp(skey, exact[i]) == 0)
+			return 1;
+	return 0;
 }
 
 int
