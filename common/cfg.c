@@ -29,6 +29,7 @@
 #define MSG_MAX		384	/* "what is wrong" part of an error */
 #define TOPIC_MAX	249	/* Kafka's own limit on topic names */
 #define WRAP_COLS	78	/* help text width in --help and weir.conf */
+#define SUN_PATH_MAX	107	/* sizeof(sockaddr_un.sun_path) - 1 on Linux */
 
 typedef unsigned __int128 u128;
 
@@ -76,6 +77,8 @@ enum cfg_type {
 	CT_TOPIC,
 	CT_BROKERS,
 	CT_STRING,
+	CT_LISTEN,	/* host:port, [v6]:port or :port; empty = off */
+	CT_PATH,	/* a Unix socket path (bounded by sun_path) */
 	CT_PASS,	/* any other [kafka] key (dynamic key) */
 };
 
@@ -210,12 +213,12 @@ static const struct cfg_key cfg_keys[] = {
 		     "sasl.username = weir\n"
 		     "sasl.password = \"change me\"\n"
 		     "linger.ms = 5\n" },
-	{ SEC_CONTROL, "socket", CT_STRING, "/run/weir/weir.sock", AT(control_socket),
-	  .max = CFG_STR_MAX - 1,
+	{ SEC_CONTROL, "socket", CT_PATH, "/run/weir/weir.sock", AT(control_socket),
+	  .max = SUN_PATH_MAX,
 	  .help = "Unix socket weirctl talks to; its directory is created, the "
 		  "socket is mode 0660. A stale socket is replaced; one another weir "
 		  "answers on is left alone (this weir then runs without one)." },
-	{ SEC_CONTROL, "metrics_listen", CT_STRING, "127.0.0.1:9109", AT(metrics_listen),
+	{ SEC_CONTROL, "metrics_listen", CT_LISTEN, "127.0.0.1:9109", AT(metrics_listen),
 	  .max = CFG_STR_MAX - 1,
 	  .help = "host:port of the HTTP listener serving Prometheus /metrics and "
 		  "the status page at /; empty disables it. Neither has authentication: "
@@ -796,6 +799,55 @@ set_string(struct weir_config *c, const struct cfg_key *k, const char *v,
 	return 0;
 }
 
+/* "host:port", "[v6]:port" or ":port" (every address), port 0..65535; "" = off. */
+static int
+set_listen(struct weir_config *c, const struct cfg_key *k, const char *v,
+	   char *msg, size_t msglen)
+{
+	const char *colon = strrchr(v, ':'), *h = v, *he;
+	char q[QBUF];
+	uint64_t port;
+	size_t i;
+
+	if (v[0] == '\0') {
+		str_store(c, k, v);
+		return 0;
+	}
+	he = colon;
+	if (colon != NULL && h[0] == '[') {
+		if (he - h < 3 || he[-1] != ']') {
+			he = NULL;
+		} else {
+			h++;
+			he--;
+		}
+	}
+	for (i = 0; he != NULL && h + i < he; i++)
+		if (h[i] <= 0x20 || h[i] >= 0x7f || h[i] == '[' || h[i] == ']' ||
+		    (v[0] != '[' && h[i] == ':'))
+			he = NULL;
+	if (he == NULL || parse_u64(colon + 1, &port) != 0 || port > 65535 ||
+	    strlen(v) >= k->size) {
+		snprintf(msg, msglen, "%s is not host:port, [IPv6]:port or :port (port "
+			 "0..65535), or empty to turn it off", quoted(v, q, sizeof(q)));
+		return -1;
+	}
+	str_store(c, k, v);
+	return 0;
+}
+
+static int
+set_path(struct weir_config *c, const struct cfg_key *k, const char *v,
+	 char *msg, size_t msglen)
+{
+	if (strlen(v) > k->max) {
+		snprintf(msg, msglen, "is %zu bytes long; a Unix socket path holds at most %llu",
+			 strlen(v), (unsigned long long)k->max);
+		return -1;
+	}
+	return set_string(c, k, v, msg, msglen);
+}
+
 /* A number for a range bound: decimal with optional sign, fraction, exponent. */
 static int
 parse_bound(const char *s, double *out)
@@ -984,6 +1036,10 @@ key_set(struct weir_config *c, const struct cfg_key *k, const char *v, char *msg
 		return set_brokers(c, k, v, msg, msglen);
 	case CT_STRING:
 		return set_string(c, k, v, msg, msglen);
+	case CT_LISTEN:
+		return set_listen(c, k, v, msg, msglen);
+	case CT_PATH:
+		return set_path(c, k, v, msg, msglen);
 	case CT_RANGE:
 	case CT_PASS:
 		break;
@@ -1441,6 +1497,12 @@ type_describe(const struct cfg_key *k, char *buf, size_t buflen)
 	case CT_PASS:
 		snprintf(buf, buflen, "string");
 		return;
+	case CT_LISTEN:
+		snprintf(buf, buflen, "host:port or empty");
+		return;
+	case CT_PATH:
+		snprintf(buf, buflen, "path (max %llu bytes)", (unsigned long long)k->max);
+		return;
 	}
 	buf[0] = '\0';
 }
@@ -1615,6 +1677,8 @@ key_format(const struct weir_config *c, const struct cfg_key *k, char *out, size
 	case CT_TOPIC:
 	case CT_BROKERS:
 	case CT_STRING:
+	case CT_LISTEN:
+	case CT_PATH:
 		out_add(out, outlen, &o, "%.*s", (int)strnlen(const_field(c, k->off), k->size),
 			const_field(c, k->off));
 		return;
