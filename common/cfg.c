@@ -229,10 +229,11 @@ static const struct cfg_key cfg_keys[] = {
 		  "run weirctl without being root; empty keeps weir's own group. The "
 		  "group must exist." },
 	{ SEC_CONTROL, "user", CT_STRING, "", AT(run_user), .max = CFG_NAME_MAX - 1,
-	  .help = "Once ports, sockets and the broker are up, switch to this user and "
-		  "its groups (setgroups, setgid, setuid); empty stays as started. Needs "
-		  "weir started as root, and DPDK memory that does not grow later "
-		  "(--no-huge or --legacy-mem in [eal] args)." },
+	  .help = "Once ports and sockets are up, switch to this user and its groups "
+		  "(setgroups, setgid, setuid); empty stays as started. Needs weir "
+		  "started as root, an outside broker (the embedded one stops on the "
+		  "switch), and DPDK memory that does not grow later (--no-huge or "
+		  "--legacy-mem in [eal] args)." },
 	{ SEC_EAL, "args", CT_STRING, "", AT(eal_args), .max = CFG_EAL_MAX - 1,
 	  .help = "Extra DPDK EAL arguments, whitespace separated (e.g. -l 0-2 "
 		  "--no-huge); arguments after -- on the command line come after "

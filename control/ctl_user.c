@@ -5,8 +5,9 @@
  * and thread is up, switches the whole process to an unprivileged user.
  * Main thread only: the check runs right after EAL init, the switch after
  * the control socket is bound. glibc's setgroups/setgid/setuid apply to
- * every thread of the process (lcores, sink, the embedded broker), which
- * ctl_user_drop() verifies afterwards on /proc/self/task.
+ * every thread of the process (lcores, sink, librdkafka's), which
+ * ctl_user_drop() verifies afterwards on /proc/self/task. The embedded
+ * broker does not survive that (see ctl_user_check), so it is refused.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -54,6 +55,19 @@ ctl_user_check(const struct weir_config *c, int legacy_mem, struct ctl_user *u, 
 	if (pw->pw_uid == 0) {
 		snprintf(err, errlen, "[control] user = %s: that is root (uid 0); name an "
 			 "unprivileged user or leave [control] user empty", u->name);
+		return -1;
+	}
+	/*
+	 * glibc switches every thread by signalling it; librdkafka's mock
+	 * cluster thread takes the interrupted poll() as fatal and stops
+	 * serving (seen here: "Mock cluster failed to poll ... Interrupted
+	 * system call", then connection refused), so nothing would be delivered.
+	 */
+	if (strcmp(c->brokers, "embedded") == 0) {
+		snprintf(err, errlen, "[control] user = %s: the embedded broker (librdkafka's "
+			 "mock cluster) stops when weir switches users; use [kafka] brokers = "
+			 "host:port (weir-devbroker or a Kafka cluster) or leave [control] user "
+			 "empty", u->name);
 		return -1;
 	}
 	/*
