@@ -41,6 +41,11 @@ ctl_user_check(const struct weir_config *c, int legacy_mem, struct ctl_user *u, 
 	snprintf(u->name, sizeof(u->name), "%s", c->run_user);
 	u->uid = pw->pw_uid;
 	u->gid = pw->pw_gid;
+	if (pw->pw_uid == 0) {
+		snprintf(err, errlen, "[control] user = %s: that is root (uid 0); name an "
+			 "unprivileged user or leave [control] user empty", u->name);
+		return -1;
+	}
 	if (pw->pw_uid == geteuid() && pw->pw_uid == getuid()) {
 		fprintf(stderr, "weir: [control] user %s: already running as uid %u\n",
 			u->name, (unsigned int)u->uid);
@@ -50,11 +55,6 @@ ctl_user_check(const struct weir_config *c, int legacy_mem, struct ctl_user *u, 
 		snprintf(err, errlen, "[control] user = %s: weir runs as uid %u, not root, and "
 			 "cannot switch users; start it as root or leave [control] user empty",
 			 u->name, (unsigned int)geteuid());
-		return -1;
-	}
-	if (pw->pw_uid == 0) {
-		snprintf(err, errlen, "[control] user = %s: that is root (uid 0); name an "
-			 "unprivileged user or leave [control] user empty", u->name);
 		return -1;
 	}
 	/*
