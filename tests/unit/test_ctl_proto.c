@@ -41,7 +41,7 @@ test_frame(void **state)
 		{ "get\nset x 1\n", 12, 0, CTL_FRAME_LINE, "get" },	/* one line only */
 		{ "st\0atus\n", 8, 0, CTL_FRAME_ERROR, "NUL byte in request" },
 		{ "st\0atus", 7, 1, CTL_FRAME_ERROR, "NUL byte in request" },
-		{ "status\n\0", 8, 0, CTL_FRAME_LINE, "status" },	/* after the line: ignored */
+		{ "status\n\0", 8, 0, CTL_FRAME_LINE, "status" },	/* after the line */
 		{ "\n", 1, 0, CTL_FRAME_LINE, "" },
 	};
 	char buf[CTL_REQ_MAX + 1], err[256];
