@@ -10,7 +10,9 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <grp.h>
 #include <math.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -18,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <librdkafka/rdkafka.h>
 
@@ -27,6 +30,7 @@
 #define MSG_MAX		384	/* "what is wrong" part of an error */
 #define TOPIC_MAX	249	/* Kafka's own limit on topic names */
 #define WRAP_COLS	78	/* help text width in --help and weir.conf */
+#define SUN_PATH_MAX	107	/* sizeof(sockaddr_un.sun_path) - 1 on Linux */
 
 typedef unsigned __int128 u128;
 
@@ -74,6 +78,8 @@ enum cfg_type {
 	CT_TOPIC,
 	CT_BROKERS,
 	CT_STRING,
+	CT_LISTEN,	/* host:port, [v6]:port or :port; empty = off */
+	CT_PATH,	/* a Unix socket path (bounded by sun_path) */
 	CT_PASS,	/* any other [kafka] key (dynamic key) */
 };
 
@@ -232,15 +238,27 @@ static const struct cfg_key cfg_keys[] = {
 		     "sasl.username = weir\n"
 		     "sasl.password = \"change me\"\n"
 		     "linger.ms = 5\n" },
-	{ SEC_CONTROL, "socket", CT_STRING, "/run/weir/weir.sock", AT(control_socket),
-	  .max = CFG_STR_MAX - 1,
+	{ SEC_CONTROL, "socket", CT_PATH, "/run/weir/weir.sock", AT(control_socket),
+	  .max = SUN_PATH_MAX,
 	  .help = "Unix socket weirctl talks to; its directory is created, the "
 		  "socket is mode 0660. A stale socket is replaced; one another weir "
 		  "answers on is left alone (this weir then runs without one)." },
-	{ SEC_CONTROL, "metrics_listen", CT_STRING, "127.0.0.1:9109", AT(metrics_listen),
+	{ SEC_CONTROL, "metrics_listen", CT_LISTEN, "127.0.0.1:9109", AT(metrics_listen),
 	  .max = CFG_STR_MAX - 1,
 	  .help = "host:port of the HTTP listener serving Prometheus /metrics and "
-		  "the status page at /; empty disables it." },
+		  "the status page at /; empty disables it. Neither has authentication: "
+		  "keep it on loopback (a warning is logged for any other address)." },
+	{ SEC_CONTROL, "socket_group", CT_STRING, "", AT(socket_group),
+	  .max = CFG_NAME_MAX - 1,
+	  .help = "Group that owns the weirctl socket (mode 0660), so its members can "
+		  "run weirctl without being root; empty keeps weir's own group. The "
+		  "group must exist." },
+	{ SEC_CONTROL, "user", CT_STRING, "", AT(run_user), .max = CFG_NAME_MAX - 1,
+	  .help = "Once ports and sockets are up, switch to this user and its groups "
+		  "(setgroups, setgid, setuid); empty stays as started. Needs weir "
+		  "started as root, an outside broker (the embedded one stops on the "
+		  "switch), and DPDK memory that does not grow later (--no-huge or "
+		  "--legacy-mem in [eal] args)." },
 	{ SEC_EAL, "args", CT_STRING, "", AT(eal_args), .max = CFG_EAL_MAX - 1,
 	  .help = "Extra DPDK EAL arguments, whitespace separated (e.g. -l 0-2 "
 		  "--no-huge); arguments after -- on the command line come after "
@@ -807,6 +825,55 @@ set_string(struct weir_config *c, const struct cfg_key *k, const char *v,
 	return 0;
 }
 
+/* "host:port", "[v6]:port" or ":port" (every address), port 0..65535; "" = off. */
+static int
+set_listen(struct weir_config *c, const struct cfg_key *k, const char *v,
+	   char *msg, size_t msglen)
+{
+	const char *colon = strrchr(v, ':'), *h = v, *he;
+	char q[QBUF];
+	uint64_t port;
+	size_t i;
+
+	if (v[0] == '\0') {
+		str_store(c, k, v);
+		return 0;
+	}
+	he = colon;
+	if (colon != NULL && h[0] == '[') {
+		if (he - h < 3 || he[-1] != ']') {
+			he = NULL;
+		} else {
+			h++;
+			he--;
+		}
+	}
+	for (i = 0; he != NULL && h + i < he; i++)
+		if (h[i] <= 0x20 || h[i] >= 0x7f || h[i] == '[' || h[i] == ']' ||
+		    (v[0] != '[' && h[i] == ':'))
+			he = NULL;
+	if (he == NULL || parse_u64(colon + 1, &port) != 0 || port > 65535 ||
+	    strlen(v) >= k->size) {
+		snprintf(msg, msglen, "%s is not host:port, [IPv6]:port or :port (port "
+			 "0..65535), or empty to turn it off", quoted(v, q, sizeof(q)));
+		return -1;
+	}
+	str_store(c, k, v);
+	return 0;
+}
+
+static int
+set_path(struct weir_config *c, const struct cfg_key *k, const char *v,
+	 char *msg, size_t msglen)
+{
+	if (strlen(v) > k->max) {
+		snprintf(msg, msglen, "is %zu bytes long; a Unix socket path holds at most %llu",
+			 strlen(v), (unsigned long long)k->max);
+		return -1;
+	}
+	return set_string(c, k, v, msg, msglen);
+}
+
 /* A number for a range bound: decimal with optional sign, fraction, exponent. */
 static int
 parse_bound(const char *s, double *out)
@@ -995,6 +1062,10 @@ key_set(struct weir_config *c, const struct cfg_key *k, const char *v, char *msg
 		return set_brokers(c, k, v, msg, msglen);
 	case CT_STRING:
 		return set_string(c, k, v, msg, msglen);
+	case CT_LISTEN:
+		return set_listen(c, k, v, msg, msglen);
+	case CT_PATH:
+		return set_path(c, k, v, msg, msglen);
 	case CT_RANGE:
 	case CT_PASS:
 		break;
@@ -1259,6 +1330,14 @@ cfg_set(struct weir_config *c, const char *assignment, char *err, size_t errlen)
 	int s, rc;
 
 	snprintf(origin, sizeof(origin), "--set %s", assignment);
+	if (eq != NULL && (size_t)(eq - assignment) < sizeof(key)) {
+		/* messages start with the origin: never with a password in it */
+		memcpy(key, assignment, (size_t)(eq - assignment));
+		key[eq - assignment] = '\0';
+		if (cfg_key_secret(key))
+			snprintf(origin, sizeof(origin), "--set %.*s=(hidden)",
+				 (int)(eq - assignment), assignment);
+	}
 	if (eq == NULL || dot == NULL || dot > eq) {
 		errf(err, errlen, "%s: expected section.key=value", origin);
 		return -1;
@@ -1405,6 +1484,17 @@ cfg_validate(const struct weir_config *c, char *err, size_t errlen)
 			return -1;
 		}
 	}
+	/* names resolve now, so a typo stops weir before anything starts */
+	if (c->socket_group[0] != '\0' && getgrnam(c->socket_group) == NULL) {
+		errf(err, errlen, "%s: [control] socket_group: no group named \"%s\" on this "
+		     "host", origin_of(c, SEC_CONTROL, "socket_group"), c->socket_group);
+		return -1;
+	}
+	if (c->run_user[0] != '\0' && getpwnam(c->run_user) == NULL) {
+		errf(err, errlen, "%s: [control] user: no user named \"%s\" on this host",
+		     origin_of(c, SEC_CONTROL, "user"), c->run_user);
+		return -1;
+	}
 	return 0;
 }
 
@@ -1442,6 +1532,12 @@ type_describe(const struct cfg_key *k, char *buf, size_t buflen)
 	case CT_STRING:
 	case CT_PASS:
 		snprintf(buf, buflen, "string");
+		return;
+	case CT_LISTEN:
+		snprintf(buf, buflen, "host:port or empty");
+		return;
+	case CT_PATH:
+		snprintf(buf, buflen, "path (max %llu bytes)", (unsigned long long)k->max);
 		return;
 	}
 	buf[0] = '\0';
@@ -1617,6 +1713,8 @@ key_format(const struct weir_config *c, const struct cfg_key *k, char *out, size
 	case CT_TOPIC:
 	case CT_BROKERS:
 	case CT_STRING:
+	case CT_LISTEN:
+	case CT_PATH:
 		out_add(out, outlen, &o, "%.*s", (int)strnlen(const_field(c, k->off), k->size),
 			const_field(c, k->off));
 		return;
@@ -1676,6 +1774,35 @@ cfg_get(const struct weir_config *c, const char *skey, char *out, size_t outlen)
 		}
 	}
 	return -1;
+}
+
+static bool
+contains_nocase(const char *s, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (; *s != '\0'; s++)
+		if (strncasecmp(s, word, n) == 0)
+			return true;
+	return false;
+}
+
+int
+cfg_key_secret(const char *skey)
+{
+	static const char *const exact[] = {
+		"kafka.ssl.key.pem", "kafka.ssl_key.pem", "kafka.sasl.oauthbearer.config",
+	};
+	size_t i;
+
+	if (skey == NULL)
+		return 0;
+	if (contains_nocase(skey, "password") || contains_nocase(skey, "secret"))
+		return 1;
+	for (i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
+		if (strcasecmp(skey, exact[i]) == 0)
+			return 1;
+	return 0;
 }
 
 int

@@ -78,6 +78,8 @@ struct weir_config {
 	/* [control] */
 	char control_socket[CFG_STR_MAX];	/* weirctl Unix socket path */
 	char metrics_listen[CFG_STR_MAX];	/* host:port of /metrics; empty = off */
+	char socket_group[CFG_NAME_MAX];	/* group of the weirctl socket; empty = ours */
+	char run_user[CFG_NAME_MAX];		/* [control] user: drop to it after start */
 	unsigned int rejected_rate;		/* [topics] dead letters per second, 0 = off */
 
 	/*
@@ -141,6 +143,14 @@ int cfg_parse_duration(const char *s, int64_t *ns);
  * @return 0, or -1 when there is no such key (out is then "").
  */
 int cfg_get(const struct weir_config *c, const char *skey, char *out, size_t outlen);
+
+/**
+ * Whether the value of "section.key" is a secret that weir never shows
+ * (weirctl get, error messages): any key whose name holds "password" or
+ * "secret", private keys in PEM (ssl.key.pem) and sasl.oauthbearer.config.
+ * @return 1 when secret, else 0.
+ */
+int cfg_key_secret(const char *skey);
 
 /**
  * Name ("section.key") of the i-th fixed key of the table, dynamic keys

@@ -542,6 +542,9 @@ ctl_main(struct ctl_options *o)
 	int eal_argc, rc = 0;
 	unsigned int w;
 	struct sigaction sa;
+	static const char *const legacy_opts[] = { "--legacy-mem", NULL };
+	struct ctl_user user;
+	int legacy_mem;
 
 	memset(pl, 0, sizeof(*pl));
 	pl->o = o;
@@ -558,11 +561,18 @@ ctl_main(struct ctl_options *o)
 		fprintf(stderr, "weir: too many EAL arguments\n");
 		return 2;
 	}
+	legacy_mem = has_arg(eal_argc, eal_argv, legacy_opts);
 	rte_openlog_stream(stderr);	/* stdout carries only the summary */
 	if (rte_eal_init(eal_argc, eal_argv) < 0) {
 		fprintf(stderr, "weir: EAL init failed: %s\n", rte_strerror(rte_errno));
 		dp_capture_free(&pl->cap);
 		return 1;
+	}
+	if (ctl_user_check(&o->cfg, legacy_mem, &user, err, sizeof(err)) != 0) {
+		fprintf(stderr, "weir: %s\n", err);
+		dp_capture_free(&pl->cap);
+		rte_eal_cleanup();
+		return 2;
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -579,6 +589,16 @@ ctl_main(struct ctl_options *o)
 	/* weirctl and /metrics: optional, the pipeline runs without them */
 	if (ctl_server_start(pl, err, sizeof(err)) != 0)
 		fprintf(stderr, "weir: warning: %s; running without weirctl and metrics\n", err);
+	/* everything that needs root is up: ports, sockets, broker, threads */
+	if (user.active) {
+		ctl_server_handover(pl, user.uid, user.gid);
+		if (ctl_user_drop(&user, err, sizeof(err)) != 0) {
+			/* never run on as root when told not to: stop as on SIGTERM */
+			fprintf(stderr, "weir: %s: stopping\n", err);
+			atomic_store(&quit, 1);
+			rc = 2;
+		}
+	}
 	memset(&feed, 0, sizeof(feed));
 	t0 = mono_s();
 	if (o->replay) {

@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/types.h>
 
 #include <rte_lcore.h>
 
@@ -82,6 +83,30 @@ struct ctl_pipeline {
 int ctl_server_start(struct ctl_pipeline *pl, char *err, size_t errlen);
 /** Stop the control thread and remove the socket (accepts no server). */
 void ctl_server_stop(struct ctl_pipeline *pl);
+
+/**
+ * Hand the weirctl socket (and its directory when weir created it) over to
+ * uid:gid before [control] user takes effect, so that the unprivileged weir
+ * can still remove them at exit. The socket's group stays.
+ */
+void ctl_server_handover(struct ctl_pipeline *pl, uid_t uid, gid_t gid);
+
+/* [control] user (ctl_user.c) */
+struct ctl_user {
+	int active;			/* a switch is due */
+	uid_t uid;
+	gid_t gid;
+	char name[CFG_NAME_MAX];
+};
+/**
+ * Resolve [control] user and refuse what cannot work unprivileged (weir
+ * not root, the user is root, dynamic hugepage memory). Right after EAL
+ * init. @return 0 (u->active says whether to switch), or -1 with err.
+ */
+int ctl_user_check(const struct weir_config *c, int legacy_mem, struct ctl_user *u, char *err,
+		   size_t errlen);
+/** setgroups, setgid, setuid; then check root is gone from every thread. */
+int ctl_user_drop(const struct ctl_user *u, char *err, size_t errlen);
 
 /* The HTTP listener, driven by the control thread's poll loop (ctl_http.c). */
 struct ctl_http;

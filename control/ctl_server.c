@@ -11,7 +11,9 @@
  * table owner's agg_top_req. Nothing here runs on a dataplane lcore.
  */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <math.h>
 #include <poll.h>
@@ -24,6 +26,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <netinet/in.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,19 +37,18 @@
 #include <rte_ring.h>
 
 #include "ctl_priv.h"
+#include "ctl_proto.h"
 
 #ifndef WEIR_VERSION
 #define WEIR_VERSION "0.1.0"
 #endif
 
-#define REQ_MAX		1024		/* longest request line */
 #define REQ_TIMEOUT_MS	1000		/* a client has this long to send its line */
-#define ARGS_MAX	8
 #define RESP_MAX	(1u << 20)	/* largest answer */
 #define ACCEPT_BURST	16		/* clients served per wake-up */
 #define WAIT_ACK_S	1.0		/* tunables / top: how long an lcore may take */
 #define WAIT_FLUSH_S	2.0
-#define TOP_DEFAULT	10
+#define SECRET_SHOWN	"(hidden)"	/* what get shows for a password, key, ... */
 
 struct ctl_server {
 	struct ctl_pipeline *pl;
@@ -54,6 +56,7 @@ struct ctl_server {
 	int efd;			/* eventfd: stop */
 	int lfd;			/* weirctl listener, -1 when off */
 	int own_path;			/* we bound path: unlink at stop */
+	int own_dir;			/* we created the socket's directory */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct ctl_http *http;
 	struct ctl_stats last;
@@ -733,7 +736,7 @@ cmd_get(struct ctl_server *s, const char *key)
 {
 	const struct weir_config *c = &s->pl->o->cfg;
 	const struct dp_tunables *t = atomic_load_explicit(&s->pl->rx.tun, memory_order_acquire);
-	char v[CFG_EAL_MAX], k[CFG_STR_MAX], lim[32];
+	char v[CFG_EAL_MAX], k[CFG_STR_MAX + 8], lim[32];
 	unsigned int i, shown = 0;
 
 	win_reap(s->pl);
@@ -747,6 +750,14 @@ cmd_get(struct ctl_server *s, const char *key)
 				continue;
 			out_printf(s, "%s\"%s\":", shown++ ? "," : "", k);
 			out_str(s, v);
+		}
+		/* [kafka] passthrough properties, secrets masked */
+		for (i = 0; i < c->n_kafka && i < CFG_PASS_MAX; i++) {
+			snprintf(k, sizeof(k), "kafka.%s", c->kafka[i].key);
+			out_printf(s, "%s", shown++ ? "," : "");
+			out_str(s, k);
+			out_printf(s, ":");
+			out_str(s, cfg_key_secret(k) ? SECRET_SHOWN : c->kafka[i].value);
 		}
 		out_printf(s, "}}");
 		return;
@@ -763,7 +774,7 @@ cmd_get(struct ctl_server *s, const char *key)
 		out_printf(s, "{\"ok\":true,\"key\":");
 		out_str(s, key);
 		out_printf(s, ",\"value\":");
-		out_str(s, v);
+		out_str(s, cfg_key_secret(key) ? SECRET_SHOWN : v);
 		out_printf(s, ",\"writable\":false}");
 		return;
 	}
@@ -1209,97 +1220,76 @@ cmd_flush(struct ctl_server *s)
 
 /* --- the request -------------------------------------------------------- */
 
-static int
-parse_count(const char *v, unsigned int lo, unsigned int hi, unsigned int *out)
+static void __attribute__((format(printf, 3, 4)))
+ctl_log(struct ctl_server *s, uint32_t level, const char *fmt, ...)
 {
-	char *end;
-	unsigned long x;
+	char msg[512];
+	va_list ap;
 
-	if (v[0] < '0' || v[0] > '9')
-		return -1;
-	errno = 0;
-	x = strtoul(v, &end, 10);
-	if (*end != '\0' || errno != 0 || x < lo || x > hi)
-		return -1;
-	*out = (unsigned int)x;
-	return 0;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	rte_log(level, (uint32_t)s->log_type, "weir.control: %s\n", msg);
 }
 
-/* Split on blanks; rest receives everything from the third word on (set's value). */
-static int
-split_args(char *line, char **argv, char *rest, size_t restlen)
+/* Who is asking (SO_PEERCRED): for the log line of every change. */
+static void
+peer_describe(int fd, char *buf, size_t len)
 {
-	int argc = 0;
-	char *p = line;
+	struct ucred cr;
+	socklen_t n = sizeof(cr);
 
-	rest[0] = '\0';
-	while (argc < ARGS_MAX) {
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (*p == '\0')
-			break;
-		if (argc == 2) {
-			char *e = p + strlen(p);
-
-			while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
-				*--e = '\0';
-			snprintf(rest, restlen, "%s", p);
-		}
-		argv[argc++] = p;
-		while (*p != '\0' && *p != ' ' && *p != '\t')
-			p++;
-		if (*p != '\0')
-			*p++ = '\0';
-	}
-	return argc;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &n) == 0 && n == sizeof(cr))
+		snprintf(buf, len, "peer_pid=%d peer_uid=%u peer_gid=%u", (int)cr.pid,
+			 (unsigned int)cr.uid, (unsigned int)cr.gid);
+	else
+		snprintf(buf, len, "peer=unknown");
 }
 
 static void
-handle(struct ctl_server *s, char *line)
+handle(struct ctl_server *s, char *line, int fd)
 {
-	char *argv[ARGS_MAX + 1];
-	char restbuf[REQ_MAX + 1];
-	unsigned int n;
-	int argc;
+	struct ctl_req req;
+	char err[512], peer[96];
 
 	s->len = 0;
 	s->trunc = 0;
-	argc = split_args(line, argv, restbuf, sizeof(restbuf));
-	if (argc == 0) {
-		out_error(s, "empty request");
+	if (ctl_req_parse(line, AGG_TOP_MAX, &req, err, sizeof(err)) != 0) {
+		out_error(s, "%s", err);
 		return;
 	}
-	if (strcmp(argv[0], "status") == 0 && argc == 1) {
+	switch (req.cmd) {
+	case CTL_CMD_STATUS:
 		cmd_status(s);
-	} else if (strcmp(argv[0], "stats") == 0 && argc == 1) {
+		break;
+	case CTL_CMD_STATS:
 		cmd_stats(s);
-	} else if (strcmp(argv[0], "latency") == 0 &&
-		   (argc == 1 || (argc == 2 && strcmp(argv[1], "--reset") == 0))) {
-		cmd_latency(s, argc == 2);
-	} else if (strcmp(argv[0], "windows") == 0 && argc == 1) {
+		break;
+	case CTL_CMD_LATENCY:
+		cmd_latency(s, req.reset);
+		break;
+	case CTL_CMD_WINDOWS:
 		cmd_windows(s);
-	} else if (strcmp(argv[0], "top") == 0 && argc <= 2) {
-		n = TOP_DEFAULT;
-		if (argc == 2 && parse_count(argv[1], 1, AGG_TOP_MAX, &n) != 0) {
-			out_error(s, "top: N must be 1..%d", AGG_TOP_MAX);
-			return;
-		}
-		cmd_top(s, n);
-	} else if (strcmp(argv[0], "get") == 0 && argc <= 2) {
-		cmd_get(s, argc == 2 ? argv[1] : NULL);
-	} else if (strcmp(argv[0], "set") == 0 && argc >= 3) {
-		cmd_set(s, argv[1], restbuf);
-	} else if (strcmp(argv[0], "flush") == 0 && argc == 1) {
+		break;
+	case CTL_CMD_TOP:
+		cmd_top(s, req.top_n);
+		break;
+	case CTL_CMD_GET:
+		cmd_get(s, req.key);
+		break;
+	case CTL_CMD_SET:
+		peer_describe(fd, peer, sizeof(peer));
+		cmd_set(s, req.key, req.value);
+		/* changes leave a trace: who changed what (never a value: it may be a secret) */
+		ctl_log(s, RTE_LOG_NOTICE, "event=ctl_set key=%.128s ok=%s %s", req.key,
+			s->len > 10 && strncmp(s->out, "{\"ok\":true", 10) == 0 ? "true" :
+			"false", peer);
+		break;
+	case CTL_CMD_FLUSH:
+		peer_describe(fd, peer, sizeof(peer));
+		ctl_log(s, RTE_LOG_NOTICE, "event=ctl_flush %s", peer);
 		cmd_flush(s);
-	} else if (strcmp(argv[0], "status") == 0 || strcmp(argv[0], "stats") == 0 ||
-		   strcmp(argv[0], "latency") == 0 || strcmp(argv[0], "windows") == 0 ||
-		   strcmp(argv[0], "top") == 0 || strcmp(argv[0], "get") == 0 ||
-		   strcmp(argv[0], "set") == 0 || strcmp(argv[0], "flush") == 0) {
-		out_error(s, "%s: wrong arguments (status, stats, latency [--reset], windows, "
-			  "top [N], get [KEY], set KEY VALUE, flush)", argv[0]);
-	} else {
-		out_error(s, "unknown command '%.64s' (status, stats, latency, windows, top, get, "
-			  "set, flush)", argv[0]);
+		break;
 	}
 	if (s->trunc)
 		out_error(s, "answer longer than %u bytes", RESP_MAX);
@@ -1309,49 +1299,41 @@ handle(struct ctl_server *s, char *line)
 static void
 serve_client(struct ctl_server *s, int fd)
 {
-	char line[REQ_MAX + 1];
+	char line[CTL_REQ_MAX + 1], err[128];
+	enum ctl_frame fr = CTL_FRAME_MORE;
 	size_t n = 0, off = 0;
 	double t0 = mono_s();
-	int have_line = 0;
+	int eof = 0;
 	ssize_t r;
 
-	while (!have_line && n < REQ_MAX) {
+	while (fr == CTL_FRAME_MORE) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		int left = REQ_TIMEOUT_MS - (int)((mono_s() - t0) * 1e3);
 
 		if (left <= 0 || poll(&p, 1, left) <= 0)
 			break;
-		r = recv(fd, line + n, REQ_MAX - n, MSG_DONTWAIT);
+		r = recv(fd, line + n, CTL_REQ_MAX - n, MSG_DONTWAIT);
 		if (r < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
-		if (r <= 0) {
-			have_line = r == 0 && n > 0;	/* EOF ends the line too */
-			break;
-		}
+		if (r < 0)
+			return;
+		if (r == 0)
+			eof = 1;
 		n += (size_t)r;
-		if (memchr(line, '\n', n) != NULL)
-			have_line = 1;
+		fr = ctl_req_frame(line, n, eof, err, sizeof(err));
 	}
-	line[n] = '\0';
 	s->len = 0;
 	s->trunc = 0;
-	if (!have_line) {
+	if (fr == CTL_FRAME_MORE) {
 		if (n == 0)
 			return;		/* connected and said nothing: nothing to answer */
-		out_error(s, n >= REQ_MAX ? "request longer than %d bytes" :
-			  "incomplete request line (no newline within %d ms)",
-			  n >= REQ_MAX ? REQ_MAX : REQ_TIMEOUT_MS);
+		out_error(s, "incomplete request line (no newline within %d ms)", REQ_TIMEOUT_MS);
+	} else if (fr == CTL_FRAME_ERROR) {
+		if (err[0] == '\0')
+			return;
+		out_error(s, "%s", err);
 	} else {
-		char *nl = strchr(line, '\n');
-
-		if (nl == NULL || strlen(line) < (size_t)(nl - line)) {
-			out_error(s, "NUL byte in request");
-		} else {
-			*nl = '\0';
-			if (nl > line && nl[-1] == '\r')
-				nl[-1] = '\0';
-			handle(s, line);
-		}
+		handle(s, line, fd);
 	}
 	out_printf(s, "\n");
 	while (off < s->len) {
@@ -1422,7 +1404,7 @@ ctl_thread(void *arg)
 /* --- start / stop ----------------------------------------------------- */
 
 static int
-mkdir_p(const char *dir)
+mkdir_p(const char *dir, int *created)
 {
 	char buf[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	size_t i, n = strlen(dir);
@@ -1434,7 +1416,10 @@ mkdir_p(const char *dir)
 		if (buf[i] != '/' && buf[i] != '\0')
 			continue;
 		buf[i] = '\0';
-		if (mkdir(buf, 0775) != 0 && errno != EEXIST)
+		*created = 0;
+		if (mkdir(buf, 0775) == 0)
+			*created = 1;
+		else if (errno != EEXIST)
 			return -1;
 		buf[i] = i < n ? '/' : '\0';
 	}
@@ -1443,13 +1428,15 @@ mkdir_p(const char *dir)
 
 /* Bind the weirctl socket; on trouble warn and leave s->lfd at -1. */
 static void
-socket_open(struct ctl_server *s, const char *path)
+socket_open(struct ctl_server *s, const char *path, const char *group)
 {
 	struct sockaddr_un sa;
 	struct stat st;
 	char dir[sizeof(sa.sun_path)];
+	struct group *gr = NULL;
 	char *slash;
-	int fd;
+	mode_t mask;
+	int fd, rc;
 
 	if (path[0] == '\0')
 		return;
@@ -1465,7 +1452,7 @@ socket_open(struct ctl_server *s, const char *path)
 	slash = strrchr(dir, '/');
 	if (slash != NULL) {
 		*slash = '\0';
-		if (mkdir_p(dir) != 0) {
+		if (mkdir_p(dir, &s->own_dir) != 0) {
 			fprintf(stderr, "weir: [control] socket %s: cannot create %s: %s: "
 				"no weirctl socket\n", path, dir, strerror(errno));
 			return;
@@ -1498,17 +1485,97 @@ socket_open(struct ctl_server *s, const char *path)
 		fprintf(stderr, "weir: weirctl socket: %s\n", strerror(errno));
 		return;
 	}
-	/* 0660 from the start: on Linux the file takes the socket inode's mode */
-	if (fchmod(fd, 0660) != 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    chmod(path, 0660) != 0 || listen(fd, 16) != 0) {
+	/*
+	 * 0660 from the start: bind() creates the file with the umask applied,
+	 * so no one else can connect before chmod (umask is per process; the
+	 * other threads create no files meanwhile).
+	 */
+	mask = umask(0117);
+	rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(mask);
+	if (rc != 0 || chmod(path, 0660) != 0) {
 		fprintf(stderr, "weir: [control] socket %s: %s: no weirctl socket\n", path,
 			strerror(errno));
 		close(fd);
 		return;
 	}
-	s->lfd = fd;
 	s->own_path = 1;
 	snprintf(s->path, sizeof(s->path), "%s", path);
+	/* the group's members may use weirctl; resolved at start by cfg_validate */
+	if (group[0] != '\0') {
+		gr = getgrnam(group);
+		if (gr == NULL || chown(path, (uid_t)-1, gr->gr_gid) != 0) {
+			fprintf(stderr, "weir: [control] socket_group %s: %s: no weirctl socket\n",
+				group, gr == NULL ? "no such group" : strerror(errno));
+			close(fd);
+			unlink(path);
+			s->own_path = 0;
+			return;
+		}
+	}
+	if (listen(fd, 16) != 0) {
+		fprintf(stderr, "weir: [control] socket %s: %s: no weirctl socket\n", path,
+			strerror(errno));
+		close(fd);
+		unlink(path);
+		s->own_path = 0;
+		return;
+	}
+	s->lfd = fd;
+}
+
+void
+ctl_server_handover(struct ctl_pipeline *pl, uid_t uid, gid_t gid)
+{
+	struct ctl_server *s = pl->server;
+	char dir[sizeof(s->path)], *slash;
+
+	if (s == NULL || !s->own_path)
+		return;
+	/* the socket keeps its group ([control] socket_group) */
+	if (chown(s->path, uid, (gid_t)-1) != 0)
+		fprintf(stderr, "weir: weirctl socket %s: cannot hand it to uid %u: %s\n",
+			s->path, (unsigned int)uid, strerror(errno));
+	snprintf(dir, sizeof(dir), "%s", s->path);
+	slash = strrchr(dir, '/');
+	if (s->own_dir && slash != NULL && slash != dir) {
+		*slash = '\0';
+		if (chown(dir, uid, gid) != 0)
+			fprintf(stderr, "weir: %s: cannot hand it to uid %u: %s\n", dir,
+				(unsigned int)uid, strerror(errno));
+	}
+}
+
+/* /metrics and the status page have no authentication: say so when exposed. */
+static void
+metrics_exposure_warn(const char *addr)
+{
+	const char *listen = addr;
+	struct in6_addr a6;
+	struct in_addr a4;
+	char host[256];
+	const char *colon = strrchr(listen, ':');
+	size_t n;
+
+	if (colon == NULL)
+		return;
+	n = (size_t)(colon - listen);
+	if (n >= 2 && listen[0] == '[' && listen[n - 1] == ']') {
+		listen++;
+		n -= 2;
+	}
+	if (n >= sizeof(host))
+		return;
+	memcpy(host, listen, n);
+	host[n] = '\0';
+	if (strcmp(host, "localhost") == 0 ||
+	    (inet_pton(AF_INET, host, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127) ||
+	    (inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6)))
+		return;
+	fprintf(stderr, "weir: warning: [control] metrics_listen %s is not a loopback address: "
+		"anyone who can reach it reads /metrics and the status page (no "
+		"authentication); use 127.0.0.1 or firewall it\n",
+		host[0] != '\0' ? addr : "(all addresses)");
 }
 
 static void
@@ -1562,9 +1629,11 @@ ctl_server_start(struct ctl_pipeline *pl, char *err, size_t errlen)
 	s->log_type = rte_log_register("weir.control");
 	if (s->log_type < 0)
 		s->log_type = RTE_LOGTYPE_USER1;
-	socket_open(s, c->control_socket);
+	socket_open(s, c->control_socket, c->socket_group);
 	herr[0] = '\0';
 	s->http = ctl_http_open(c->metrics_listen, herr, sizeof(herr));
+	if (s->http != NULL)
+		metrics_exposure_warn(c->metrics_listen);
 	if (s->http == NULL && herr[0] != '\0')
 		fprintf(stderr, "weir: [control] metrics_listen %s: %s: no metrics listener\n",
 			c->metrics_listen, herr);

@@ -66,4 +66,24 @@ WEIR_BUILD=build-gcc python3 -m unittest tests/integration/test_install.py
 echo "== live network: weir run on AF_PACKET in a namespace; ping, arping, real clients (gcc)"
 WEIR_BUILD=build-gcc python3 -m unittest tests/integration/test_netns.py
 
+echo "== security: socket, metrics bind, secrets, user switch, bad config (gcc build)"
+WEIR_BUILD=build-gcc python3 -m unittest tests/integration/test_security.py
+
+echo "== libFuzzer smoke: every target a few seconds (clang, ASan+UBSan)"
+if echo 'int LLVMFuzzerTestOneInput(const char *d, long n) { return 0; }' |
+	clang -x c -fsanitize=fuzzer -o /dev/null - 2>/dev/null; then
+	setup build-fuzz clang -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
+	for f in tests/fuzz/corpus/*/; do
+		t=$(basename "$f")
+		work=$(mktemp -d)
+		build-fuzz/tests/fuzz/fuzz_"$t" -max_total_time="${FUZZ_SECONDS:-5}" -timeout=10 \
+			-rss_limit_mb=2048 "$work" "$f" >"$work.log" 2>&1 ||
+			{ tail -40 "$work.log"; echo "test: fuzz_$t failed"; exit 1; }
+		echo "test: fuzz_$t $(grep -o 'Done [0-9]* runs' "$work.log")"
+		rm -rf "$work" "$work.log"
+	done
+else
+	echo "test: clang's libFuzzer not available: fuzz smoke skipped"
+fi
+
 echo "== perf harness, smoke mode (no timing asserts)" && perf/run.sh --smoke >/dev/null

@@ -932,6 +932,8 @@ static const char *const all_keys[] = {
 	"window.time", "aggregator.workers", "aggregator.max_devices", "dataplane.burst",
 	"dataplane.ring_size", "dataplane.mbufs", "topics.aggregated", "topics.alerts",
 	"topics.rejected", "topics.partitions", "kafka.brokers", "kafka.<property>", "eal.args",
+	"topics.rejected_rate", "control.socket", "control.metrics_listen", "control.socket_group",
+	"control.user",
 };
 
 static char *
@@ -1085,6 +1087,122 @@ test_example_file(void **state)
 	assert_int_equal(cfg_validate(&c, err, sizeof(err)), 0);
 }
 
+/* --- [control] keys and secrets ----------------------------------------- */
+
+static void
+test_control_keys(void **state)
+{
+	static const struct {
+		const char *set;
+		const char *msg;	/* NULL: accepted */
+	} t[] = {
+		{ "control.metrics_listen=127.0.0.1:9109", NULL },
+		{ "control.metrics_listen=[::1]:0", NULL },
+		{ "control.metrics_listen=:9109", NULL },
+		{ "control.metrics_listen=localhost:80", NULL },
+		{ "control.metrics_listen=", NULL },
+		{ "control.metrics_listen=9109",
+		  "--set control.metrics_listen=9109: [control] metrics_listen: \"9109\" is not "
+		  "host:port, [IPv6]:port or :port (port 0..65535), or empty to turn it off" },
+		{ "control.metrics_listen=::1:9109",
+		  "--set control.metrics_listen=::1:9109: [control] metrics_listen: \"::1:9109\" "
+		  "is not host:port, [IPv6]:port or :port (port 0..65535), or empty to turn it "
+		  "off" },
+		{ "control.metrics_listen=h:65536",
+		  "--set control.metrics_listen=h:65536: [control] metrics_listen: \"h:65536\" "
+		  "is not host:port, [IPv6]:port or :port (port 0..65535), or empty to turn it "
+		  "off" },
+		{ "control.metrics_listen=a b:1",
+		  "--set control.metrics_listen=a b:1: [control] metrics_listen: \"a b:1\" "
+		  "is not host:port, [IPv6]:port or :port (port 0..65535), or empty to turn it "
+		  "off" },
+		{ "control.socket=/tmp/w.sock", NULL },
+		{ "control.socket=", NULL },
+		{ "control.socket=/0123456789012345678901234567890123456789012345678901234567890"
+		  "1234567890123456789012345678901234567890123456",
+		  "--set control.socket=/01234567890123456789012345678901234567890123456789012345"
+		  "678901234567890123456789012345678901234567890123456: [control] socket: is 108 "
+		  "bytes long; a Unix socket path holds at most 107" },
+		{ "control.socket_group=root", NULL },
+		{ "control.user=root", NULL },
+		{ "topics.rejected_rate=0", NULL },
+		{ "topics.rejected_rate=1000001",
+		  "--set topics.rejected_rate=1000001: [topics] rejected_rate: \"1000001\" is out "
+		  "of range (0..1000000)" },
+		{ "topics.rejected_rate=1.5",
+		  "--set topics.rejected_rate=1.5: [topics] rejected_rate: \"1.5\" is not a whole "
+		  "number" },
+	};
+	static struct weir_config c;
+	char err[ERRLEN];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		cfg_defaults(&c);
+		err[0] = '\0';
+		if (t[i].msg == NULL) {
+			if (cfg_set(&c, t[i].set, err, sizeof(err)) != 0 ||
+			    cfg_validate(&c, err, sizeof(err)) != 0)
+				fail_msg("%s refused: %s", t[i].set, err);
+			continue;
+		}
+		if (cfg_set(&c, t[i].set, err, sizeof(err)) != -1)
+			fail_msg("%s accepted", t[i].set);
+		assert_string_equal(err, t[i].msg);
+	}
+}
+
+/* Names are resolved at start, so a typo stops weir with the key and where it was set. */
+static void
+test_control_names(void **state)
+{
+	static struct weir_config c;
+	char err[ERRLEN], want[ERRLEN];
+	char *path;
+
+	(void)state;
+	cfg_defaults(&c);
+	assert_int_equal(load_text(&c, "[control]\nsocket_group = no-such-group-weir\n", &path,
+				   err), 0);
+	assert_int_equal(cfg_validate(&c, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s:2: [control] socket_group: no group named "
+		 "\"no-such-group-weir\" on this host", path);
+	assert_string_equal(err, want);
+	free(path);
+	cfg_defaults(&c);
+	assert_int_equal(cfg_set(&c, "control.user=no-such-user-weir", err, sizeof(err)), 0);
+	assert_int_equal(cfg_validate(&c, err, sizeof(err)), -1);
+	assert_string_equal(err, "--set control.user=no-such-user-weir: [control] user: no user "
+			    "named \"no-such-user-weir\" on this host");
+}
+
+/* A message about a secret names the key, never the value. */
+static void
+test_secret_messages(void **state)
+{
+	static struct weir_config c;
+	char err[ERRLEN], arg[600];
+
+	(void)state;
+	cfg_defaults(&c);
+	snprintf(arg, sizeof(arg), "kafka.sasl.password=%0300d", 7);
+	assert_int_equal(cfg_set(&c, arg, err, sizeof(err)), -1);
+	assert_string_equal(err, "--set kafka.sasl.password=(hidden): [kafka] sasl.password: key "
+			    "or value longer than 255 bytes");
+	snprintf(arg, sizeof(arg), "kafka.ssl.key.password=%0300d", 7);
+	assert_int_equal(cfg_set(&c, arg, err, sizeof(err)), -1);
+	assert_null(strstr(err, "0000000007"));
+	/* other keys keep the whole --set in their messages */
+	assert_int_equal(cfg_set(&c, "kafka.security.protocol=NOPE", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "--set kafka.security.protocol=NOPE: [kafka] "
+			       "security.protocol: librdkafka: "));
+	/* accepted secrets are stored as given: they go to librdkafka unchanged */
+	assert_int_equal(cfg_set(&c, "kafka.sasl.password=s3cr3t", err, sizeof(err)), 0);
+	assert_int_equal(cfg_get(&c, "kafka.sasl.password", arg, sizeof(arg)), 0);
+	assert_string_equal(arg, "s3cr3t");
+}
+
 int
 main(void)
 {
@@ -1104,6 +1222,9 @@ main(void)
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_help),
 		cmocka_unit_test(test_example_file),
+		cmocka_unit_test(test_control_keys),
+		cmocka_unit_test(test_control_names),
+		cmocka_unit_test(test_secret_messages),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
