@@ -41,6 +41,19 @@ struct snk_broker *snk_broker_start(const struct weir_config *c, char *bootstrap
 void snk_broker_stop(struct snk_broker *b);	/* accepts NULL */
 
 /**
+ * Fault injection on a running broker (tests, demos), one command a line:
+ *   down | up                 every broker refuses / accepts connections
+ *   rtt MS                    add MS ms of round-trip time (0 = none)
+ *   errors API N ERR          fail the next N requests of Kafka API key API
+ *                             (0 = Produce) with error code ERR (a Kafka
+ *                             code, e.g. 7 REQUEST_TIMED_OUT, or -195 =
+ *                             transport: disconnect)
+ *   clear API                 forget pushed errors of API
+ * Any thread. @return 0, or -1 with the reason in msg (msg always filled).
+ */
+int snk_broker_fault(struct snk_broker *b, const char *cmd, char *msg, size_t msglen);
+
+/**
  * Create the producer: SPEC §5 defaults (acks=all, idempotence,
  * murmur2_random, lz4, small linger) then every [kafka] passthrough key.
  * @param brokers  bootstrap servers (already resolved from "embedded").
