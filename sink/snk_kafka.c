@@ -7,22 +7,34 @@
  * close_to_ack histogram have a single writer.
  *
  * Back-pressure (STYLE "Errors by phase"): a full local queue is polled
- * and retried a bounded number of times, then the result is counted failed.
+ * and retried a bounded number of times, then the result is counted failed;
+ * with a spill journal ([sink] spill_dir) it is spilled at once instead, as
+ * is every result whose delivery fails (message timeout, broker errors,
+ * purge at shutdown). snk_kafka_replay() produces journal records again
+ * once the broker answers: a batch at a time, the replay position
+ * committed only when every record of the batch is delivered or spilled
+ * again, one record at a time (probe) after a failure, with back-off.
+ *
+ * A crash between producing a replayed batch and committing it replays
+ * that batch again at the next start: journal replay is at-least-once.
  */
 
 #include <assert.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <librdkafka/rdkafka.h>
 
 #include <rte_cycles.h>
 
 #include "snk.h"
+#include "snk_journal.h"
 #include "wr_log.h"
 
 static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "snk_stats counters must be lock-free");
@@ -33,6 +45,15 @@ static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "snk_stats counters must be lock-free
 /* Largest value: 64 escaped ids/names and 6 doubles per metric stay far below. */
 #define SNK_VALUE_MAX		(64 * 1024)
 #define SNK_LATENCY_MAX_NS	3600000000000ULL
+/* Journal replay: records per batch, back-off after a failed batch. */
+#define SNK_REPLAY_BATCH	1000
+#define SNK_REPLAY_BACKOFF_MS	250
+#define SNK_REPLAY_BACKOFF_MAX_MS	4000
+/* Replay waits while librdkafka holds more than this: fresh results first. */
+#define SNK_REPLAY_OUTQ_MAX	50000
+
+/* Opaque of replayed messages; fresh ones carry their close TSC. */
+static char replay_tag;
 
 struct snk_kafka {
 	/* sink thread: rw; control plane: ro through snk_kafka_stats() */
@@ -44,6 +65,12 @@ struct snk_kafka {
 	/* results counted failed by a timed-out flush whose report may still come */
 	uint64_t written_off;
 	rd_kafka_resp_err_t last_error;	/* error_cb: log each new error once */
+	struct snk_journal *jnl;	/* spill journal, or NULL; sink thread */
+	unsigned int replay_inflight;	/* replayed, no delivery report yet */
+	int replay_batch_open;		/* a batch was handed out, not committed */
+	int replay_failed;		/* the last batch (or a fresh result) failed */
+	unsigned int backoff_ms;
+	uint64_t replay_not_before_ms;	/* monotonic ms */
 	struct weir_config cfg;		/* own copy: metric names for the JSON */
 	char value[SNK_VALUE_MAX];
 };
@@ -65,8 +92,79 @@ stat_get(const _Atomic uint64_t *ctr)
 static uint64_t
 outstanding(const struct snk_kafka *k)
 {
-	return stat_get(&k->stats.emitted) - stat_get(&k->stats.delivered) -
-		stat_get(&k->stats.failed);
+	return stat_get(&k->stats.emitted) + stat_get(&k->stats.replayed) -
+		stat_get(&k->stats.delivered) - stat_get(&k->stats.failed) -
+		stat_get(&k->stats.spilled);
+}
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Mirror the journal's counters into the atomics the control plane reads. */
+static void
+journal_sync(struct snk_kafka *k)
+{
+	const struct snk_journal_stats *js;
+
+	if (k->jnl == NULL)
+		return;
+	js = snk_journal_stats(k->jnl);
+	atomic_store_explicit(&k->stats.spill_dropped_cap, js->dropped_cap, memory_order_relaxed);
+	atomic_store_explicit(&k->stats.spill_dropped_io, js->dropped_io, memory_order_relaxed);
+	atomic_store_explicit(&k->stats.journal_pending, snk_journal_pending(k->jnl),
+			      memory_order_relaxed);
+	atomic_store_explicit(&k->stats.journal_bytes, snk_journal_bytes(k->jnl),
+			      memory_order_relaxed);
+	atomic_store_explicit(&k->stats.journal_recovered, js->recovered, memory_order_relaxed);
+	atomic_store_explicit(&k->stats.journal_torn, js->torn, memory_order_relaxed);
+	atomic_store_explicit(&k->stats.journal_corrupt, js->corrupt, memory_order_relaxed);
+}
+
+/* Broker trouble: replay waits (doubling back-off) and then probes with one record. */
+static void
+replay_backoff(struct snk_kafka *k)
+{
+	k->replay_failed = 1;
+	k->backoff_ms = k->backoff_ms == 0 ? SNK_REPLAY_BACKOFF_MS : k->backoff_ms * 2;
+	if (k->backoff_ms > SNK_REPLAY_BACKOFF_MAX_MS)
+		k->backoff_ms = SNK_REPLAY_BACKOFF_MAX_MS;
+	k->replay_not_before_ms = mono_ms() + k->backoff_ms;
+}
+
+/*
+ * Spill one result. @return 0 when it is in the journal, -1 when it is
+ * counted failed (no journal, cap reached, write error).
+ */
+static int
+spill(struct snk_kafka *k, int64_t ts_ms, const void *key, size_t klen, const void *val,
+      size_t vlen)
+{
+	uint64_t n;
+	int rc;
+
+	if (k->jnl == NULL) {
+		stat_add(&k->stats.failed, 1);
+		return -1;
+	}
+	rc = snk_journal_append(k->jnl, ts_ms, key, klen, val, vlen);
+	journal_sync(k);
+	if (rc == 0) {
+		stat_add(&k->stats.spilled, 1);
+		return 0;
+	}
+	stat_add(&k->stats.failed, 1);
+	n = stat_get(rc == -ENOSPC ? &k->stats.spill_dropped_cap : &k->stats.spill_dropped_io);
+	/* powers of two only: a full disk must not flood the log */
+	if ((n & (n - 1)) == 0)
+		WR_LOG(WARNING, sink, "event=spill_dropped reason=%s err=%s dropped_total=%" PRIu64
+		       "", rc == -ENOSPC ? "cap" : "io", strerror(-rc), n);
+	return -1;
 }
 
 static void
@@ -114,22 +212,32 @@ kafka_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 		stat_add(m->err ? &k->stats.dlq_failed : &k->stats.dlq_delivered, 1);
 		return;
 	}
+	if (m->_private == &replay_tag && k->replay_inflight > 0)
+		k->replay_inflight--;
 	if (k->written_off > 0) {
 		/* already counted failed when the flush gave up on it */
 		k->written_off--;
 		return;
 	}
 	if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-		stat_add(&k->stats.failed, 1);
-		failed = stat_get(&k->stats.failed);
+		replay_backoff(k);
+		if (k->jnl != NULL &&
+		    rd_kafka_message_status(m) == RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED)
+			stat_add(&k->stats.possibly_persisted, 1);
+		spill(k, rd_kafka_message_timestamp(m, NULL), m->key, m->key_len, m->payload,
+		      m->len);
+		failed = stat_get(&k->stats.failed) + stat_get(&k->stats.spilled);
 		/* powers of two only: a dead cluster must not flood the log */
 		if ((failed & (failed - 1)) == 0)
 			WR_LOG(WARNING, sink, "event=delivery_failed topic=%s err=%s "
-				"failed_total=%" PRIu64 "", k->cfg.topic_aggregated,
-				rd_kafka_err2name(m->err), failed);
+				"failed_total=%" PRIu64 " spilled_total=%" PRIu64 "",
+				k->cfg.topic_aggregated, rd_kafka_err2name(m->err),
+				stat_get(&k->stats.failed), stat_get(&k->stats.spilled));
 		return;
 	}
 	stat_add(&k->stats.delivered, 1);
+	if (m->_private == &replay_tag)
+		return;
 	/* 0 until the EAL is up (unit tests, tools): no clock, no latency. */
 	hz = rte_get_tsc_hz();
 	if (hz == 0 || close_tsc == 0)
@@ -232,6 +340,20 @@ snk_kafka_create(const struct weir_config *c, const char *brokers, char *err, si
 		rd_kafka_destroy(k->rk);
 		goto fail;
 	}
+	if (c->spill_dir[0] != '\0') {
+		k->jnl = snk_journal_open(c->spill_dir, c->spill_max_bytes, err, errlen);
+		if (k->jnl == NULL) {
+			snk_kafka_destroy(k);
+			return NULL;
+		}
+		journal_sync(k);
+		if (snk_journal_pending(k->jnl) > 0)
+			WR_LOG(NOTICE, sink, "event=journal_recovered dir=%s records=%" PRIu64
+			       " bytes=%" PRIu64 " torn=%" PRIu64 " corrupt=%" PRIu64 "",
+			       c->spill_dir, snk_journal_pending(k->jnl),
+			       snk_journal_bytes(k->jnl), snk_journal_stats(k->jnl)->torn,
+			       snk_journal_stats(k->jnl)->corrupt);
+	}
 	return k;
 
 fail_conf:
@@ -253,6 +375,7 @@ snk_kafka_destroy(struct snk_kafka *k)
 		rd_kafka_topic_destroy(k->rkt_dlq);
 	if (k->rk != NULL)
 		rd_kafka_destroy(k->rk);
+	snk_journal_close(k->jnl);
 	hdr_destroy(k->latency);
 	free(k);
 }
@@ -270,7 +393,8 @@ snk_kafka_produce(struct snk_kafka *k, const struct wr_result *res)
 		stat_add(&k->stats.failed, 1);
 		return -1;
 	}
-	for (tries = 0; tries < SNK_PRODUCE_TRIES; tries++) {
+	/* with a journal a full queue spills at once: the sink never stalls */
+	for (tries = 0; tries < (k->jnl != NULL ? 2 : SNK_PRODUCE_TRIES); tries++) {
 		e = rd_kafka_producev(k->rk,
 				      RD_KAFKA_V_RKT(k->rkt),
 				      RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
@@ -284,12 +408,128 @@ snk_kafka_produce(struct snk_kafka *k, const struct wr_result *res)
 			break;
 		stat_add(&k->stats.produce_retries, 1);
 		/* serving delivery reports is what frees queue space */
-		rd_kafka_poll(k->rk, SNK_PRODUCE_POLL_MS);
+		rd_kafka_poll(k->rk, k->jnl != NULL ? 0 : SNK_PRODUCE_POLL_MS);
 	}
 	if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
 		return 0;
-	stat_add(&k->stats.failed, 1);
-	return -1;
+	return spill(k, res->end_ns / 1000000, res->id, res->id_len, k->value, len);
+}
+
+unsigned int
+snk_kafka_replay(struct snk_kafka *k)
+{
+	unsigned int n = 0, batch;
+	rd_kafka_resp_err_t e;
+	struct snk_jrec r;
+	int rc;
+
+	if (k->jnl == NULL || k->replay_inflight > 0)
+		return 0;
+	if (k->replay_batch_open) {
+		/* every record of the batch is delivered or spilled again */
+		rc = snk_journal_commit(k->jnl);
+		if (rc < 0)
+			WR_LOG(WARNING, sink, "event=journal_commit_failed err=%s", strerror(-rc));
+		k->replay_batch_open = 0;
+		journal_sync(k);
+	}
+	if (snk_journal_pending(k->jnl) == 0 || mono_ms() < k->replay_not_before_ms ||
+	    rd_kafka_outq_len(k->rk) > SNK_REPLAY_OUTQ_MAX)
+		return 0;
+	batch = k->replay_failed ? 1 : SNK_REPLAY_BATCH;
+	while (n < batch) {
+		rc = snk_journal_next(k->jnl, &r);
+		if (rc == 0)
+			break;
+		if (rc < 0) {
+			WR_LOG(WARNING, sink, "event=journal_read_failed err=%s", strerror(-rc));
+			replay_backoff(k);
+			break;
+		}
+		k->replay_batch_open = 1;
+		stat_add(&k->stats.replayed, 1);
+		e = rd_kafka_producev(k->rk,
+				      RD_KAFKA_V_RKT(k->rkt),
+				      RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
+				      RD_KAFKA_V_KEY(r.key, r.key_len),
+				      RD_KAFKA_V_VALUE((void *)(uintptr_t)r.value, r.value_len),
+				      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+				      RD_KAFKA_V_TIMESTAMP(r.ts_ms),
+				      RD_KAFKA_V_OPAQUE(&replay_tag),
+				      RD_KAFKA_V_END);
+		if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+			/* back to the journal's tail; settled, so the batch may commit */
+			spill(k, r.ts_ms, r.key, r.key_len, r.value, r.value_len);
+			replay_backoff(k);
+			break;
+		}
+		k->replay_inflight++;
+		n++;
+	}
+	if (n > 0 && !k->replay_failed)
+		k->backoff_ms = 0;
+	if (n > 0)
+		k->replay_failed = 0;	/* a probe that fails sets it again */
+	journal_sync(k);
+	return n;
+}
+
+uint64_t
+snk_kafka_backlog(const struct snk_kafka *k)
+{
+	return k->jnl != NULL ? snk_journal_pending(k->jnl) + k->replay_inflight : 0;
+}
+
+int
+snk_kafka_shutdown(struct snk_kafka *k, int timeout_ms)
+{
+	uint64_t deadline = mono_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
+	uint64_t left, now;
+	int i;
+
+	if (k == NULL)
+		return 0;
+	/* no back-off at the end: one probe now, then as the broker allows */
+	for (;;) {
+		snk_kafka_replay(k);
+		rd_kafka_poll(k->rk, 10);
+		now = mono_ms();
+		if ((outstanding(k) == 0 && snk_kafka_backlog(k) == 0) || now >= deadline)
+			break;
+		if (k->jnl != NULL && outstanding(k) == 0 && k->replay_not_before_ms > now &&
+		    k->replay_not_before_ms >= deadline)
+			break;	/* nothing in flight, next probe past the deadline */
+	}
+	if (outstanding(k) > 0) {
+		/*
+		 * Timed out. Purging makes librdkafka report what is left as
+		 * failed (ERR__PURGE_*): spilled with a journal, else counted
+		 * failed, keeping the invariant. Queued first; in flight (the
+		 * broker may have it) only after a short grace.
+		 */
+		rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE);
+		for (i = 0; i < 100 && outstanding(k) > 0; i++)
+			rd_kafka_poll(k->rk, 10);
+		rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+		for (i = 0; i < 100 && outstanding(k) > 0; i++)
+			rd_kafka_poll(k->rk, 10);
+		left = outstanding(k);
+		if (left > 0) {
+			stat_add(&k->stats.failed, left);
+			k->written_off += left;
+		}
+		WR_LOG(WARNING, sink, "event=shutdown_timeout timeout_ms=%d failed_total=%" PRIu64
+			" spilled_total=%" PRIu64 " written_off=%" PRIu64 "", timeout_ms,
+			stat_get(&k->stats.failed), stat_get(&k->stats.spilled), left);
+	}
+	if (k->jnl != NULL && k->replay_inflight == 0 && k->replay_batch_open) {
+		snk_journal_commit(k->jnl);
+		k->replay_batch_open = 0;
+	}
+	journal_sync(k);
+	if (stat_get(&k->stats.failed) > 0)
+		return -1;
+	return k->jnl != NULL && snk_journal_pending(k->jnl) > 0 ? 1 : 0;
 }
 
 int
