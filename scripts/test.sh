@@ -60,4 +60,7 @@ WEIR_BUILD=build-gcc python3 tests/integration/test_weirctl.py
 echo "== weirctl set window: a size/slide change at run time (gcc build)"
 WEIR_BUILD=build-gcc python3 tests/integration/test_winchange.py
 
+echo "== Kafka faults, spill journal, bounded shutdown (gcc build)"
+WEIR_BUILD=build-gcc python3 -m unittest tests/integration/test_faults.py
+
 echo "== perf harness, smoke mode (no timing asserts)" && perf/run.sh --smoke >/dev/null

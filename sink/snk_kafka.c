@@ -126,6 +126,28 @@ journal_sync(struct snk_kafka *k)
 	atomic_store_explicit(&k->stats.journal_corrupt, js->corrupt, memory_order_relaxed);
 }
 
+/*
+ * Timestamp of a failed message: librdkafka reports none (-1) with an
+ * error, but it is window_end (SPEC §5), which the value carries.
+ */
+static int64_t
+value_window_end(const void *val, size_t len)
+{
+	static const char field[] = "\"window_end\":";
+	const char *p = memmem(val, len, field, sizeof(field) - 1);
+	const char *end = (const char *)val + len;
+	int64_t v = 0;
+
+	if (p == NULL)
+		return 0;	/* librdkafka then stamps the time of the replay */
+	for (p += sizeof(field) - 1; p < end && *p >= '0' && *p <= '9'; p++) {
+		if (v > (INT64_MAX - 9) / 10)
+			return 0;
+		v = v * 10 + (*p - '0');
+	}
+	return v;
+}
+
 /* Broker trouble: replay waits (doubling back-off) and then probes with one record. */
 static void
 replay_backoff(struct snk_kafka *k)
@@ -224,7 +246,7 @@ kafka_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 		if (k->jnl != NULL &&
 		    rd_kafka_message_status(m) == RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED)
 			stat_add(&k->stats.possibly_persisted, 1);
-		spill(k, rd_kafka_message_timestamp(m, NULL), m->key, m->key_len, m->payload,
+		spill(k, value_window_end(m->payload, m->len), m->key, m->key_len, m->payload,
 		      m->len);
 		failed = stat_get(&k->stats.failed) + stat_get(&k->stats.spilled);
 		/* powers of two only: a dead cluster must not flood the log */
