@@ -55,11 +55,14 @@ ctl_summary_write(FILE *f, const struct ctl_report *r)
 	/* emitted + replayed = delivered + failed + spilled */
 	fprintf(f, "\"spilled\":%" PRIu64 ",\"replayed\":%" PRIu64
 		",\"spill_dropped\":{\"cap\":%" PRIu64 ",\"io\":%" PRIu64 "},"
-		"\"possibly_persisted\":%" PRIu64 ",",
+		"\"possibly_persisted\":%" PRIu64 ",\"transactions\":{\"committed\":%" PRIu64
+		",\"aborted\":%" PRIu64 "},",
 		(uint64_t)atomic_load(&r->kafka->spilled), (uint64_t)atomic_load(&r->kafka->replayed),
 		(uint64_t)atomic_load(&r->kafka->spill_dropped_cap),
 		(uint64_t)atomic_load(&r->kafka->spill_dropped_io),
-		(uint64_t)atomic_load(&r->kafka->possibly_persisted));
+		(uint64_t)atomic_load(&r->kafka->possibly_persisted),
+		(uint64_t)atomic_load(&r->kafka->txn_commits),
+		(uint64_t)atomic_load(&r->kafka->txn_aborts));
 	fprintf(f, "\"journal\":{\"pending\":%" PRIu64 ",\"bytes\":%" PRIu64
 		",\"recovered\":%" PRIu64 ",\"torn\":%" PRIu64 ",\"corrupt\":%" PRIu64 "}},",
 		(uint64_t)atomic_load(&r->kafka->journal_pending),

@@ -44,6 +44,8 @@ struct snk_stats {
 	_Atomic uint64_t journal_recovered; /* pending at start (left by an earlier run) */
 	_Atomic uint64_t journal_torn;	    /* torn last records cut at start */
 	_Atomic uint64_t journal_corrupt;   /* bad CRC/length: rest of a segment lost */
+	_Atomic uint64_t txn_commits;	    /* exactly-once mode: transactions committed */
+	_Atomic uint64_t txn_aborts;	    /* ... aborted (their batch produced again) */
 };
 
 /**
@@ -101,6 +103,13 @@ int snk_kafka_dead_letter(struct snk_kafka *k, const struct wr_dead_letter *dl);
  * @return records produced by this call.
  */
 unsigned int snk_kafka_replay(struct snk_kafka *k);
+
+/**
+ * Exactly-once mode ([kafka] transactional.id): commit the open batch in
+ * one transaction when idle (the rings ran dry) or it is big or old enough.
+ * No-op otherwise. Sink thread; blocks while the transaction commits.
+ */
+void snk_kafka_txn_tick(struct snk_kafka *k, int idle);
 
 /** Records waiting in the journal or replayed and not yet settled (0 without one). */
 uint64_t snk_kafka_backlog(const struct snk_kafka *k);

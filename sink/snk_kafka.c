@@ -17,6 +17,16 @@
  *
  * A crash between producing a replayed batch and committing it replays
  * that batch again at the next start: journal replay is at-least-once.
+ *
+ * Exactly-once mode (a [kafka] transactional.id): results are not produced
+ * one by one but collected in a batch (encoded as journal records, in
+ * memory) and the batch is produced in one Kafka transaction when the
+ * rings run dry, it holds SNK_TXN_MAX results or it is SNK_TXN_AGE_MS old:
+ * begin, produce all, commit (retried while retriable); on an abortable
+ * error abort and produce the whole batch again in a new transaction, up
+ * to SNK_TXN_ATTEMPTS times, then spill it (or count it failed). A result
+ * counts delivered when its transaction commits, so a read_committed
+ * consumer sees each batch whole or not at all.
  */
 
 #include <assert.h>
@@ -52,8 +62,28 @@ static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "snk_stats counters must be lock-free
 /* Replay waits while librdkafka holds more than this: fresh results first. */
 #define SNK_REPLAY_OUTQ_MAX	50000
 
+/* Exactly-once mode: results per transaction, batch age, tries, timeouts. */
+#define SNK_TXN_MAX		5000
+#define SNK_TXN_AGE_MS		100
+#define SNK_TXN_ATTEMPTS	3
+#define SNK_TXN_TIMEOUT_MS	10000
+
 /* Opaque of replayed messages; fresh ones carry their close TSC. */
 static char replay_tag;
+/* Opaque of messages produced inside a transaction (counted at commit). */
+static char txn_tag;
+
+/* The batch of exactly-once mode; sink thread only. */
+struct snk_txn {
+	int on;			/* [kafka] transactional.id is set */
+	int inited;		/* init_transactions succeeded */
+	int fatal;		/* the producer hit a fatal error: spill from now on */
+	uint8_t *buf;		/* journal records (snk_jrec_encode), back to back */
+	size_t len, cap;
+	uint64_t *tsc;		/* close TSC per record (0: replayed) */
+	unsigned int n, tsc_cap;
+	uint64_t first_ms;	/* when the first record joined */
+};
 
 struct snk_kafka {
 	/* sink thread: rw; control plane: ro through snk_kafka_stats() */
@@ -66,6 +96,7 @@ struct snk_kafka {
 	uint64_t written_off;
 	rd_kafka_resp_err_t last_error;	/* error_cb: log each new error once */
 	struct snk_journal *jnl;	/* spill journal, or NULL; sink thread */
+	struct snk_txn txn;
 	unsigned int replay_inflight;	/* replayed, no delivery report yet */
 	int replay_batch_open;		/* a batch was handed out, not committed */
 	int replay_failed;		/* the last batch (or a fresh result) failed */
@@ -234,6 +265,8 @@ kafka_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 		stat_add(m->err ? &k->stats.dlq_failed : &k->stats.dlq_delivered, 1);
 		return;
 	}
+	if (m->_private == &txn_tag)
+		return;	/* settled by the transaction's commit or abort */
 	if (m->_private == &replay_tag && k->replay_inflight > 0)
 		k->replay_inflight--;
 	if (k->written_off > 0) {
@@ -362,6 +395,9 @@ snk_kafka_create(const struct weir_config *c, const char *brokers, char *err, si
 		rd_kafka_destroy(k->rk);
 		goto fail;
 	}
+	for (i = 0; i < c->n_kafka; i++)
+		if (strcmp(c->kafka[i].key, "transactional.id") == 0 && c->kafka[i].value[0] != '\0')
+			k->txn.on = 1;
 	if (c->spill_dir[0] != '\0') {
 		k->jnl = snk_journal_open(c->spill_dir, c->spill_max_bytes, err, errlen);
 		if (k->jnl == NULL) {
@@ -398,8 +434,190 @@ snk_kafka_destroy(struct snk_kafka *k)
 	if (k->rk != NULL)
 		rd_kafka_destroy(k->rk);
 	snk_journal_close(k->jnl);
+	free(k->txn.buf);
+	free(k->txn.tsc);
 	hdr_destroy(k->latency);
 	free(k);
+}
+
+/* Add one record to the open batch. @return 0, or -1 out of memory. */
+static int
+txn_add(struct snk_kafka *k, int64_t ts_ms, const void *key, size_t klen, const void *val,
+	size_t vlen, uint64_t close_tsc)
+{
+	struct snk_txn *t = &k->txn;
+	size_t need = SNK_JREC_HDR + SNK_JREC_FIXED + klen + vlen, n;
+
+	if (t->len + need > t->cap) {
+		size_t cap = t->cap ? t->cap : 1 << 20;
+		uint8_t *b;
+
+		while (cap < t->len + need)
+			cap *= 2;
+		b = realloc(t->buf, cap);
+		if (b == NULL)
+			return -1;
+		t->buf = b;
+		t->cap = cap;
+	}
+	if (t->n == t->tsc_cap) {
+		unsigned int cap = t->tsc_cap ? t->tsc_cap * 2 : 1024;
+		uint64_t *p = realloc(t->tsc, cap * sizeof(*p));
+
+		if (p == NULL)
+			return -1;
+		t->tsc = p;
+		t->tsc_cap = cap;
+	}
+	n = snk_jrec_encode(t->buf + t->len, t->cap - t->len, ts_ms, key, klen, val, vlen);
+	if (n == 0)
+		return -1;
+	if (t->n == 0)
+		t->first_ms = mono_ms();
+	t->len += n;
+	t->tsc[t->n++] = close_tsc;
+	return 0;
+}
+
+static void
+txn_error(const char *what, rd_kafka_error_t *e)
+{
+	WR_LOG(WARNING, sink, "event=txn_error op=%s err=%s retriable=%d abortable=%d fatal=%d "
+	       "reason=\"%s\"", what, rd_kafka_error_name(e), rd_kafka_error_is_retriable(e),
+	       rd_kafka_error_txn_requires_abort(e), rd_kafka_error_is_fatal(e),
+	       rd_kafka_error_string(e));
+}
+
+/*
+ * One attempt: (init,) begin, produce the batch, commit.
+ * @return 0 committed, 1 try again (aborted or not started), -1 fatal.
+ */
+static int
+txn_attempt(struct snk_kafka *k, int timeout_ms)
+{
+	struct snk_txn *t = &k->txn;
+	rd_kafka_error_t *e;
+	rd_kafka_resp_err_t pe;
+	struct snk_jrec r;
+	size_t off = 0;
+	long used;
+	int tries;
+
+	if (!t->inited) {
+		e = rd_kafka_init_transactions(k->rk, timeout_ms);
+		if (e != NULL) {
+			txn_error("init", e);
+			tries = rd_kafka_error_is_fatal(e) ? -1 : 1;
+			rd_kafka_error_destroy(e);
+			return tries;
+		}
+		t->inited = 1;
+	}
+	e = rd_kafka_begin_transaction(k->rk);
+	if (e != NULL) {
+		txn_error("begin", e);
+		tries = rd_kafka_error_is_fatal(e) ? -1 : 1;
+		rd_kafka_error_destroy(e);
+		return tries;
+	}
+	while (off < t->len) {
+		used = snk_jrec_parse(t->buf + off, t->len - off, &r);
+		if (used <= 0)
+			break;	/* cannot happen: we encoded it */
+		for (tries = 0; tries < SNK_PRODUCE_TRIES; tries++) {
+			pe = rd_kafka_producev(k->rk,
+					       RD_KAFKA_V_RKT(k->rkt),
+					       RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
+					       RD_KAFKA_V_KEY(r.key, r.key_len),
+					       RD_KAFKA_V_VALUE((void *)(uintptr_t)r.value,
+								r.value_len),
+					       RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+					       RD_KAFKA_V_TIMESTAMP(r.ts_ms),
+					       RD_KAFKA_V_OPAQUE(&txn_tag),
+					       RD_KAFKA_V_END);
+			if (pe != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+				break;
+			rd_kafka_poll(k->rk, SNK_PRODUCE_POLL_MS);
+		}
+		if (pe != RD_KAFKA_RESP_ERR_NO_ERROR) {
+			WR_LOG(WARNING, sink, "event=txn_produce_failed err=%s",
+			       rd_kafka_err2name(pe));
+			goto abort;
+		}
+		off += (size_t)used;
+	}
+	for (tries = 0; tries < SNK_TXN_ATTEMPTS; tries++) {
+		e = rd_kafka_commit_transaction(k->rk, timeout_ms);
+		if (e == NULL)
+			return 0;
+		txn_error("commit", e);
+		if (rd_kafka_error_is_fatal(e)) {
+			rd_kafka_error_destroy(e);
+			return -1;
+		}
+		if (rd_kafka_error_txn_requires_abort(e)) {
+			rd_kafka_error_destroy(e);
+			goto abort;
+		}
+		/* retriable (e.g. timed out): the same commit again */
+		rd_kafka_error_destroy(e);
+	}
+abort:
+	stat_add(&k->stats.txn_aborts, 1);
+	e = rd_kafka_abort_transaction(k->rk, timeout_ms);
+	if (e != NULL) {
+		txn_error("abort", e);
+		tries = rd_kafka_error_is_fatal(e) ? -1 : 1;
+		rd_kafka_error_destroy(e);
+		/* an abort that did not finish leaves the state unknown: start over */
+		if (tries > 0)
+			t->inited = 0;
+		return tries;
+	}
+	return 1;
+}
+
+/* Settle the batch: commit it (delivered) or, after every attempt, spill it. */
+static void
+txn_flush(struct snk_kafka *k, int timeout_ms)
+{
+	struct snk_txn *t = &k->txn;
+	uint64_t hz = rte_get_tsc_hz(), now;
+	struct snk_jrec r;
+	size_t off = 0;
+	unsigned int i;
+	long used;
+	int rc = t->fatal ? -1 : 1, attempt;
+
+	if (t->n == 0)
+		return;
+	for (attempt = 0; rc > 0 && attempt < SNK_TXN_ATTEMPTS; attempt++)
+		rc = txn_attempt(k, timeout_ms);
+	if (rc == 0) {
+		stat_add(&k->stats.txn_commits, 1);
+		stat_add(&k->stats.delivered, t->n);
+		now = hz != 0 ? rte_rdtsc() : 0;
+		for (i = 0; i < t->n; i++)
+			if (hz != 0 && t->tsc[i] != 0 && now >= t->tsc[i])
+				hdr_record(k->latency, tsc_to_ns(now - t->tsc[i], hz));
+		k->backoff_ms = 0;
+	} else {
+		if (rc < 0 && !t->fatal) {
+			t->fatal = 1;
+			WR_LOG(ERR, sink, "event=txn_fatal action=%s",
+			       k->jnl != NULL ? "spill_from_now_on" : "count_failed");
+		}
+		while (off < t->len) {
+			used = snk_jrec_parse(t->buf + off, t->len - off, &r);
+			if (used <= 0)
+				break;
+			spill(k, r.ts_ms, r.key, r.key_len, r.value, r.value_len);
+			off += (size_t)used;
+		}
+		replay_backoff(k);
+	}
+	t->len = 0;
+	t->n = 0;
 }
 
 int
@@ -414,6 +632,12 @@ snk_kafka_produce(struct snk_kafka *k, const struct wr_result *res)
 		/* a malformed result (bad id length): nothing sensible to send */
 		stat_add(&k->stats.failed, 1);
 		return -1;
+	}
+	if (k->txn.on) {
+		if (txn_add(k, res->end_ns / 1000000, res->id, res->id_len, k->value, len,
+			    res->close_tsc) == 0)
+			return 0;
+		return spill(k, res->end_ns / 1000000, res->id, res->id_len, k->value, len);
 	}
 	/* with a journal a full queue spills at once: the sink never stalls */
 	for (tries = 0; tries < (k->jnl != NULL ? 2 : SNK_PRODUCE_TRIES); tries++) {
@@ -445,7 +669,7 @@ snk_kafka_replay(struct snk_kafka *k)
 	struct snk_jrec r;
 	int rc;
 
-	if (k->jnl == NULL || k->replay_inflight > 0)
+	if (k->jnl == NULL || k->replay_inflight > 0 || (k->txn.on && k->txn.n > 0))
 		return 0;
 	if (k->replay_batch_open) {
 		/* every record of the batch is delivered or spilled again */
@@ -470,6 +694,13 @@ snk_kafka_replay(struct snk_kafka *k)
 		}
 		k->replay_batch_open = 1;
 		stat_add(&k->stats.replayed, 1);
+		if (k->txn.on) {
+			/* into a transaction of their own, settled below */
+			if (txn_add(k, r.ts_ms, r.key, r.key_len, r.value, r.value_len, 0) < 0)
+				spill(k, r.ts_ms, r.key, r.key_len, r.value, r.value_len);
+			n++;
+			continue;
+		}
 		e = rd_kafka_producev(k->rk,
 				      RD_KAFKA_V_RKT(k->rkt),
 				      RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
@@ -492,8 +723,24 @@ snk_kafka_replay(struct snk_kafka *k)
 		k->backoff_ms = 0;
 	if (n > 0)
 		k->replay_failed = 0;	/* a probe that fails sets it again */
+	if (k->txn.on && n > 0) {
+		txn_flush(k, SNK_TXN_TIMEOUT_MS);
+		snk_journal_commit(k->jnl);
+		k->replay_batch_open = 0;
+	}
 	journal_sync(k);
 	return n;
+}
+
+void
+snk_kafka_txn_tick(struct snk_kafka *k, int idle)
+{
+	struct snk_txn *t = &k->txn;
+
+	if (!t->on || t->n == 0)
+		return;
+	if (idle || t->n >= SNK_TXN_MAX || mono_ms() - t->first_ms >= SNK_TXN_AGE_MS)
+		txn_flush(k, SNK_TXN_TIMEOUT_MS);
 }
 
 uint64_t
@@ -511,6 +758,8 @@ snk_kafka_shutdown(struct snk_kafka *k, int timeout_ms)
 
 	if (k == NULL)
 		return 0;
+	if (k->txn.on)
+		txn_flush(k, timeout_ms < SNK_TXN_TIMEOUT_MS ? timeout_ms : SNK_TXN_TIMEOUT_MS);
 	/* no back-off at the end: one probe now, then as the broker allows */
 	for (;;) {
 		snk_kafka_replay(k);

@@ -83,6 +83,7 @@ snk_loop(void *arg)
 		}
 		got += drain_dead_letters(a);
 		snk_kafka_poll(a->kafka, 0);
+		snk_kafka_txn_tick(a->kafka, got == 0);
 		snk_kafka_replay(a->kafka);
 		if (got > 0)
 			continue;
