@@ -15,6 +15,7 @@
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <inttypes.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -41,6 +42,7 @@ enum cfg_section {
 	SEC_DATAPLANE,
 	SEC_TOPICS,
 	SEC_KAFKA,
+	SEC_SINK,
 	SEC_CONTROL,
 	SEC_EAL,
 	SEC_COUNT
@@ -53,6 +55,7 @@ static const char *const sec_names[SEC_COUNT] = {
 	[SEC_DATAPLANE] = "dataplane",
 	[SEC_TOPICS] = "topics",
 	[SEC_KAFKA] = "kafka",
+	[SEC_SINK] = "sink",
 	[SEC_CONTROL] = "control",
 	[SEC_EAL] = "eal",
 };
@@ -64,6 +67,7 @@ static const char *const sec_help[SEC_COUNT] = {
 	[SEC_DATAPLANE] = "Receive path sizing.",
 	[SEC_TOPICS] = "Kafka topics weir produces to.",
 	[SEC_KAFKA] = "Kafka producer.",
+	[SEC_SINK] = "Sink thread: spill journal for results Kafka cannot take, shutdown bound.",
 	[SEC_CONTROL] = "Control plane: the weirctl socket and the metrics/status page listener.",
 	[SEC_EAL] = "DPDK EAL.",
 };
@@ -238,6 +242,20 @@ static const struct cfg_key cfg_keys[] = {
 		     "sasl.username = weir\n"
 		     "sasl.password = \"change me\"\n"
 		     "linger.ms = 5\n" },
+	{ SEC_SINK, "spill_dir", CT_STRING, "", AT(spill_dir), .max = CFG_STR_MAX - 1,
+	  .help = "Directory of the spill journal: results that Kafka cannot take "
+		  "(local queue full, delivery failed) are appended there and "
+		  "replayed in order when the broker is back, also after a restart. "
+		  "Empty = no journal: such results are counted kafka.failed." },
+	{ SEC_SINK, "spill_max_bytes", CT_UINT, "1073741824", AT(spill_max_bytes), .min = 65536,
+	  .max = 1ULL << 40,
+	  .help = "Cap on the journal's size on disk; results that would exceed it are "
+		  "counted kafka.spill_dropped.cap (and kafka.failed)." },
+	{ SEC_SINK, "shutdown_timeout_ms", CT_UINT, "30000", AT(shutdown_timeout_ms),
+	  .min = 100, .max = 3600000,
+	  .help = "On SIGTERM/SIGINT or end of replay: time the sink may spend "
+		  "delivering what is left (and replaying the journal) before it "
+		  "spills (or counts failed) the rest and exits." },
 	{ SEC_CONTROL, "socket", CT_PATH, "/run/weir/weir.sock", AT(control_socket),
 	  .max = SUN_PATH_MAX,
 	  .help = "Unix socket weirctl talks to; its directory is created, the "
@@ -736,6 +754,11 @@ set_uint(struct weir_config *c, const struct cfg_key *k, const char *v,
 		return -1;
 	}
 	_Static_assert(sizeof(unsigned int) == sizeof(uint32_t), "integer keys are 32 bit");
+	if (k->size == sizeof(uint64_t)) {
+		/* byte counts: the only 64-bit integer keys */
+		memcpy(field(c, k->off), &x, sizeof(x));
+		return 0;
+	}
 	x32 = (uint32_t)x;
 	memcpy(field(c, k->off), &x32, sizeof(x32));
 	return 0;
@@ -1707,6 +1730,13 @@ key_format(const struct weir_config *c, const struct cfg_key *k, char *out, size
 				out_add(out, outlen, &o, "%s", k->choices[i].name);
 		return;
 	case CT_UINT:
+		if (k->size == sizeof(uint64_t)) {
+			uint64_t u64;
+
+			memcpy(&u64, const_field(c, k->off), sizeof(u64));
+			out_add(out, outlen, &o, "%" PRIu64, u64);
+			return;
+		}
 		memcpy(&u, const_field(c, k->off), sizeof(u));
 		out_add(out, outlen, &o, "%u", u);
 		return;

@@ -73,6 +73,10 @@ struct weir_config {
 	char brokers[CFG_STR_MAX];		/* "embedded" or host:port,... */
 	struct cfg_kv kafka[CFG_PASS_MAX];	/* every other [kafka] key, in order */
 	unsigned int n_kafka;
+	/* [sink] */
+	char spill_dir[CFG_STR_MAX];		/* spill journal directory; "" = off */
+	uint64_t spill_max_bytes;		/* cap on the journal's bytes on disk */
+	unsigned int shutdown_timeout_ms;	/* final delivery bound */
 	/* [eal] */
 	char eal_args[CFG_EAL_MAX];		/* whitespace separated EAL arguments */
 	/* [control] */

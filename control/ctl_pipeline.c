@@ -466,7 +466,7 @@ pipeline_setup(struct ctl_pipeline *pl, char *err, size_t errlen)
 		.dlq = pl->dlq,
 		.producers_done = &pl->producers_done,
 		.n_producers = pl->n_out,
-		.flush_timeout_ms = 60000,
+		.flush_timeout_ms = (int)c->shutdown_timeout_ms,
 	};
 	return 0;
 }

@@ -52,8 +52,27 @@ ctl_summary_write(FILE *f, const struct ctl_report *r)
 	fprintf(f, "\"windows\":{\"emitted\":%" PRIu64 "},",
 		(uint64_t)atomic_load(&r->kafka->emitted));
 	fprintf(f, "\"kafka\":{\"delivered\":%" PRIu64 ",\"failed\":%" PRIu64
-		",\"produce_retries\":%" PRIu64 "},", delivered, failed,
+		",\"produce_retries\":%" PRIu64 ",", delivered, failed,
 		(uint64_t)atomic_load(&r->kafka->produce_retries));
+	/* emitted + replayed = delivered + failed + spilled */
+	fprintf(f, "\"spilled\":%" PRIu64 ",\"replayed\":%" PRIu64
+		",\"spill_dropped\":{\"cap\":%" PRIu64 ",\"io\":%" PRIu64 "},"
+		"\"possibly_persisted\":%" PRIu64 ",\"transactions\":{\"committed\":%" PRIu64
+		",\"aborted\":%" PRIu64 "},",
+		(uint64_t)atomic_load(&r->kafka->spilled),
+		(uint64_t)atomic_load(&r->kafka->replayed),
+		(uint64_t)atomic_load(&r->kafka->spill_dropped_cap),
+		(uint64_t)atomic_load(&r->kafka->spill_dropped_io),
+		(uint64_t)atomic_load(&r->kafka->possibly_persisted),
+		(uint64_t)atomic_load(&r->kafka->txn_commits),
+		(uint64_t)atomic_load(&r->kafka->txn_aborts));
+	fprintf(f, "\"journal\":{\"pending\":%" PRIu64 ",\"bytes\":%" PRIu64
+		",\"recovered\":%" PRIu64 ",\"torn\":%" PRIu64 ",\"corrupt\":%" PRIu64 "}},",
+		(uint64_t)atomic_load(&r->kafka->journal_pending),
+		(uint64_t)atomic_load(&r->kafka->journal_bytes),
+		(uint64_t)atomic_load(&r->kafka->journal_recovered),
+		(uint64_t)atomic_load(&r->kafka->journal_torn),
+		(uint64_t)atomic_load(&r->kafka->journal_corrupt));
 	fprintf(f, "\"dead_letters\":{\"sent\":%" PRIu64 ",\"held_back\":%" PRIu64
 		",\"delivered\":%" PRIu64 ",\"failed\":%" PRIu64 "},", c->v[WR_CTR_DLQ_SENT],
 		c->v[WR_CTR_DLQ_HELD_BACK], (uint64_t)atomic_load(&r->kafka->dlq_delivered),

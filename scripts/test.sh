@@ -85,5 +85,7 @@ if echo 'int LLVMFuzzerTestOneInput(const char *d, long n) { return 0; }' |
 else
 	echo "test: clang's libFuzzer not available: fuzz smoke skipped"
 fi
+echo "== Kafka faults, spill journal, bounded shutdown (gcc build)"
+WEIR_BUILD=build-gcc python3 -m unittest tests/integration/test_faults.py
 
 echo "== perf harness, smoke mode (no timing asserts)" && perf/run.sh --smoke >/dev/null

@@ -28,6 +28,24 @@ struct snk_stats {
 	_Atomic uint64_t produce_retries; /* queue full: polled and retried */
 	_Atomic uint64_t dlq_delivered;	/* dead letters on topic rejected */
 	_Atomic uint64_t dlq_failed;
+	/*
+	 * Spill journal ([sink] spill_dir). Every produce attempt, of a fresh
+	 * result (emitted) or of one read back from the journal (replayed),
+	 * ends delivered, failed or spilled:
+	 *   emitted + replayed = delivered + failed + spilled (+ in flight).
+	 */
+	_Atomic uint64_t spilled;	/* results appended to the journal */
+	_Atomic uint64_t replayed;	/* results read back and produced again */
+	_Atomic uint64_t spill_dropped_cap; /* not spilled: spill_max_bytes (also failed) */
+	_Atomic uint64_t spill_dropped_io;  /* not spilled: write error (also failed) */
+	_Atomic uint64_t possibly_persisted; /* spilled although the broker may have it */
+	_Atomic uint64_t journal_pending;   /* gauge: records waiting for replay */
+	_Atomic uint64_t journal_bytes;	    /* gauge: segment bytes on disk */
+	_Atomic uint64_t journal_recovered; /* pending at start (left by an earlier run) */
+	_Atomic uint64_t journal_torn;	    /* torn last records cut at start */
+	_Atomic uint64_t journal_corrupt;   /* bad CRC/length: rest of a segment lost */
+	_Atomic uint64_t txn_commits;	    /* exactly-once mode: transactions committed */
+	_Atomic uint64_t txn_aborts;	    /* ... aborted (their batch produced again) */
 };
 
 /**
@@ -39,6 +57,19 @@ struct snk_stats {
 struct snk_broker *snk_broker_start(const struct weir_config *c, char *bootstrap, size_t len,
 				    char *err, size_t errlen);
 void snk_broker_stop(struct snk_broker *b);	/* accepts NULL */
+
+/**
+ * Fault injection on a running broker (tests, demos), one command a line:
+ *   down | up                 every broker refuses / accepts connections
+ *   rtt MS                    add MS ms of round-trip time (0 = none)
+ *   errors API N ERR          fail the next N requests of Kafka API key API
+ *                             (0 = Produce) with error code ERR (a Kafka
+ *                             code, e.g. 7 REQUEST_TIMED_OUT, or -195 =
+ *                             transport: disconnect)
+ *   clear API                 forget pushed errors of API
+ * Any thread. @return 0, or -1 with the reason in msg (msg always filled).
+ */
+int snk_broker_fault(struct snk_broker *b, const char *cmd, char *msg, size_t msglen);
 
 /**
  * Create the producer: SPEC §5 defaults (acks=all, idempotence,
@@ -64,6 +95,33 @@ int snk_kafka_produce(struct snk_kafka *k, const struct wr_result *res);
  * letters must never slow the results down).
  */
 int snk_kafka_dead_letter(struct snk_kafka *k, const struct wr_dead_letter *dl);
+
+/**
+ * Replay the spill journal: when nothing replayed is still in flight,
+ * settle the previous batch and, unless the broker failed recently
+ * (back-off), produce the next batch of journal records. Sink thread.
+ * @return records produced by this call.
+ */
+unsigned int snk_kafka_replay(struct snk_kafka *k);
+
+/**
+ * Exactly-once mode ([kafka] transactional.id): commit the open batch in
+ * one transaction when idle (the rings ran dry) or it is big or old enough.
+ * No-op otherwise. Sink thread; blocks while the transaction commits.
+ */
+void snk_kafka_txn_tick(struct snk_kafka *k, int idle);
+
+/** Records waiting in the journal or replayed and not yet settled (0 without one). */
+uint64_t snk_kafka_backlog(const struct snk_kafka *k);
+
+/**
+ * The final phase (end of replay, SIGTERM/SIGINT): deliver what is queued
+ * and replay the journal until both are done or timeout_ms passed, then
+ * spill (or count failed) whatever is left. Sink thread.
+ * @return 0 when everything was delivered, 1 when some is left spilled,
+ *   -1 when some was counted failed.
+ */
+int snk_kafka_shutdown(struct snk_kafka *k, int timeout_ms);
 
 /** Serve delivery reports (updates stats and the close_to_ack histogram). */
 void snk_kafka_poll(struct snk_kafka *k, int timeout_ms);
@@ -105,7 +163,7 @@ struct snk_loop_arg {
 	 * the loop exits when it equals n_producers and every ring is empty. */
 	_Atomic unsigned int *producers_done;
 	unsigned int n_producers;
-	int flush_timeout_ms;		/* final flush bound */
+	int flush_timeout_ms;		/* final phase bound ([sink] shutdown_timeout_ms) */
 };
 
 /** The sink thread: drain rings, produce in batches, poll, flush at the end. */

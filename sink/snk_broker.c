@@ -9,6 +9,7 @@
  * data, hence topics with many partitions (c->partitions, default 64).
  */
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,4 +124,76 @@ snk_broker_stop(struct snk_broker *b)
 	if (b->rk != NULL)
 		rd_kafka_destroy(b->rk);
 	free(b);
+}
+
+static int
+parse_long(const char *s, long lo, long hi, long *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtol(s, &end, 10);
+	return errno == 0 && end != s && *end == '\0' && *v >= lo && *v <= hi ? 0 : -1;
+}
+
+int
+snk_broker_fault(struct snk_broker *b, const char *cmd, char *msg, size_t msglen)
+{
+	char line[256], *argv[5], *save = NULL, *tok;
+	rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+	long api, n, code, ms;
+	int argc = 0;
+
+	if (b == NULL || b->mc == NULL) {
+		snprintf(msg, msglen, "no broker");
+		return -1;
+	}
+	snprintf(line, sizeof(line), "%s", cmd);
+	for (tok = strtok_r(line, " \t\r\n", &save); tok != NULL && argc < 5;
+	     tok = strtok_r(NULL, " \t\r\n", &save))
+		argv[argc++] = tok;
+	if (argc == 0 || tok != NULL) {
+		snprintf(msg, msglen,
+			 "expected: down | up | rtt MS | errors API N ERR | clear API");
+		return -1;
+	}
+	if (strcmp(argv[0], "down") == 0 && argc == 1) {
+		e = rd_kafka_mock_broker_set_down(b->mc, -1);
+	} else if (strcmp(argv[0], "up") == 0 && argc == 1) {
+		e = rd_kafka_mock_broker_set_up(b->mc, -1);
+	} else if (strcmp(argv[0], "rtt") == 0 && argc == 2) {
+		if (parse_long(argv[1], 0, 600000, &ms) < 0) {
+			snprintf(msg, msglen, "rtt: '%s' is not 0..600000 ms", argv[1]);
+			return -1;
+		}
+		e = rd_kafka_mock_broker_set_rtt(b->mc, -1, (int)ms);
+	} else if (strcmp(argv[0], "errors") == 0 && argc == 4) {
+		if (parse_long(argv[1], 0, 100, &api) < 0 ||
+		    parse_long(argv[2], 1, 1000000, &n) < 0 ||
+		    parse_long(argv[3], -200, 200, &code) < 0) {
+			snprintf(msg, msglen, "errors: expected API 0..100, N 1..1000000, "
+				 "ERR -200..200");
+			return -1;
+		}
+		while (n-- > 0)
+			rd_kafka_mock_push_request_errors(b->mc, (int16_t)api, 1,
+							  (rd_kafka_resp_err_t)code);
+	} else if (strcmp(argv[0], "clear") == 0 && argc == 2) {
+		if (parse_long(argv[1], 0, 100, &api) < 0) {
+			snprintf(msg, msglen, "clear: API '%s' is not 0..100", argv[1]);
+			return -1;
+		}
+		rd_kafka_mock_clear_request_errors(b->mc, (int16_t)api);
+	} else {
+		snprintf(msg, msglen, "unknown command '%s' (down | up | rtt MS | "
+			 "errors API N ERR | clear API)", argv[0]);
+		return -1;
+	}
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		snprintf(msg, msglen, "%s: %s", argv[0], rd_kafka_err2str(e));
+		return -1;
+	}
+	snprintf(msg, msglen, "ok %s", argv[0]);
+	WR_LOG(NOTICE, sink, "event=broker_fault cmd=%s", argv[0]);
+	return 0;
 }

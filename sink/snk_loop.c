@@ -2,8 +2,10 @@
 /*
  * The sink thread (a plain pthread, not an lcore: librdkafka blocks and
  * sleeps). Drains the agg_to_sink rings in bursts, produces each result,
- * serves delivery reports every pass, and exits once every aggregator has
- * said it is done and the rings are empty, after a bounded final flush.
+ * serves delivery reports every pass, replays the spill journal when the
+ * broker allows, and exits once every aggregator has said it is done and
+ * the rings are empty, after a bounded final phase (snk_kafka_shutdown:
+ * deliver or spill everything within [sink] shutdown_timeout_ms).
  */
 
 #include <stdatomic.h>
@@ -81,6 +83,8 @@ snk_loop(void *arg)
 		}
 		got += drain_dead_letters(a);
 		snk_kafka_poll(a->kafka, 0);
+		snk_kafka_txn_tick(a->kafka, got == 0);
+		snk_kafka_replay(a->kafka);
 		if (got > 0)
 			continue;
 		/* done is read before the rings: every enqueue happened before its release. */
@@ -90,7 +94,7 @@ snk_loop(void *arg)
 			break;
 		snk_kafka_poll(a->kafka, SNK_IDLE_POLL_MS);
 	}
-	snk_kafka_flush(a->kafka, a->flush_timeout_ms);
+	snk_kafka_shutdown(a->kafka, a->flush_timeout_ms);
 	if (burst != 1)
 		free(buf);
 	return NULL;

@@ -9,6 +9,11 @@
  *
  * The mock keeps only about 5 MiB per partition and silently drops older
  * data, hence 64 partitions per topic by default.
+ *
+ * With --commands, a second thread reads fault-injection commands from
+ * stdin, one a line (snk_broker_fault: down, up, rtt MS, errors API N ERR,
+ * clear API) and answers each on stderr, so a test can take the broker
+ * down during a replay and bring it back.
  */
 
 #include <errno.h>
@@ -33,7 +38,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 		"usage: weir-devbroker [--partitions N] [--topic NAME ...] "
-		"[--bootstrap-file PATH] [--help]\n"
+		"[--bootstrap-file PATH] [--commands] [--help]\n"
 		"\n"
 		"Runs an in-process Kafka broker (librdkafka mock cluster) on localhost until\n"
 		"SIGINT or SIGTERM. Prints its bootstrap address HOST:PORT on stdout.\n"
@@ -42,6 +47,9 @@ usage(FILE *f)
 		"  --topic NAME           topic to create; repeat for more (up to %d); replaces\n"
 		"                         the default list: aggregated, alerts, rejected\n"
 		"  --bootstrap-file PATH  also write the bootstrap address to PATH (atomically)\n"
+		"  --commands             read fault commands from stdin, one a line:\n"
+		"                         down | up | rtt MS | errors API N ERR | clear API\n"
+		"                         (API 0 = Produce; ERR a Kafka error code)\n"
 		"  --help                 this text\n"
 		"\n"
 		"The mock broker keeps only about 5 MiB per partition in memory and silently\n"
@@ -81,6 +89,24 @@ write_bootstrap_file(const char *path, const char *bootstrap)
 	return 0;
 }
 
+/* stdin reader of --commands; ends at EOF, the process keeps running. */
+static void *
+command_thread(void *arg)
+{
+	struct snk_broker *b = arg;
+	char line[256], msg[256];
+	int rc;
+
+	while (fgets(line, sizeof(line), stdin) != NULL) {
+		if (strspn(line, " \t\r\n") == strlen(line))
+			continue;
+		rc = snk_broker_fault(b, line, msg, sizeof(msg));
+		fprintf(stderr, "weir-devbroker: event=command %s%s\n", rc == 0 ? "" : "error=",
+			msg);
+	}
+	return NULL;
+}
+
 static int
 set_topic(char *dst, const char *name)
 {
@@ -109,6 +135,7 @@ main(int argc, char **argv)
 		{ "partitions", required_argument, NULL, 'p' },
 		{ "topic", required_argument, NULL, 't' },
 		{ "bootstrap-file", required_argument, NULL, 'b' },
+		{ "commands", no_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -117,6 +144,8 @@ main(int argc, char **argv)
 					       cfg.topic_rejected };
 	const char *bootstrap_file = NULL;
 	unsigned int n_topics = 0, i;
+	int commands = 0;
+	pthread_t cmd_thread;
 	char bootstrap[1024], err[512];
 	struct snk_broker *b;
 	sigset_t stop;
@@ -126,7 +155,7 @@ main(int argc, char **argv)
 
 	cfg.partitions = DEVBROKER_PARTITIONS;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "p:t:b:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "p:t:b:ch", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
 			errno = 0;
@@ -155,6 +184,9 @@ main(int argc, char **argv)
 				return 2;
 			}
 			bootstrap_file = optarg;
+			break;
+		case 'c':
+			commands = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -212,6 +244,15 @@ main(int argc, char **argv)
 	fprintf(stderr, "\nweir-devbroker: read it with: kcat -b %s -t %s -C; "
 		"stop with Ctrl-C\n", bootstrap, topics[0]);
 
+	if (commands) {
+		if (pthread_create(&cmd_thread, NULL, command_thread, b) != 0) {
+			fprintf(stderr, "weir-devbroker: cannot start the command thread\n");
+			snk_broker_stop(b);
+			return 1;
+		}
+		/* it may sit in fgets() at exit: never joined */
+		pthread_detach(cmd_thread);
+	}
 	do {
 		if (sigwait(&stop, &sig) != 0)
 			sig = 0;
