@@ -101,7 +101,12 @@ agg_one(struct agg_worker *wk, struct agg_table *tabs[2], unsigned int *cur,
 
 	if (r->kind == WR_REC_DATA) {
 		t = agg_table_of(wk, tabs, p);
-		return t != NULL ? agg_table_process(t, r, agg_stage_emit, stage) : -EINVAL;
+		rc = t != NULL ? agg_table_process(t, r, agg_stage_emit, stage) : -EINVAL;
+		if (rc == 0 && wk->alert_rules != NULL)
+			agg_alerts_eval(wk->alerts,
+					atomic_load_explicit(wk->alert_rules, memory_order_acquire),
+					r, wk->alert_slide_ns, wk->alerts_out, wk->ctr);
+		return rc;
 	}
 	for (p = 0; p < 2; p++) {
 		if (tabs[p] == NULL)

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "agg.h"
+#include "agg_alert.h"
 #include "wr_stats.h"
 
 struct rte_ring;
@@ -65,6 +66,12 @@ struct agg_worker {
 	struct agg_table *_Atomic retired;
 	/* control <-> worker: weirctl top, served between bursts */
 	struct agg_top_req top;
+	/* alerts: the rule set control publishes (acquire), this lcore's state,
+	 * the ring to the sink (MP), the slide their windows follow */
+	struct wr_alert_rules *_Atomic *alert_rules;
+	struct agg_alerts *alerts;
+	struct rte_ring *alerts_out;
+	int64_t alert_slide_ns;
 };
 
 /** The aggregator lcore body (rte_eal_remote_launch). */

@@ -26,6 +26,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "cfg.h"
+#include "wr_alert.h"
 
 #define LINE_MAX_BYTES	16384	/* longest accepted config line */
 #define MSG_MAX		384	/* "what is wrong" part of an error */
@@ -43,6 +44,7 @@ enum cfg_section {
 	SEC_TOPICS,
 	SEC_KAFKA,
 	SEC_SINK,
+	SEC_ALERT,
 	SEC_CONTROL,
 	SEC_EAL,
 	SEC_COUNT
@@ -56,6 +58,7 @@ static const char *const sec_names[SEC_COUNT] = {
 	[SEC_TOPICS] = "topics",
 	[SEC_KAFKA] = "kafka",
 	[SEC_SINK] = "sink",
+	[SEC_ALERT] = "alert",
 	[SEC_CONTROL] = "control",
 	[SEC_EAL] = "eal",
 };
@@ -68,6 +71,11 @@ static const char *const sec_help[SEC_COUNT] = {
 	[SEC_TOPICS] = "Kafka topics weir produces to.",
 	[SEC_KAFKA] = "Kafka producer.",
 	[SEC_SINK] = "Sink thread: spill journal for results Kafka cannot take, shutdown bound.",
+	[SEC_ALERT] = "Threshold alerts on readings, to topic alerts: NAME = metric OP value "
+		      "[for N], OP one of > >= < <=; with for N the condition must hold for "
+		      "N consecutive readings of the device. At most one alert per device, "
+		      "rule and window (slide); the next one carries the count of repeats "
+		      "held back. Changed at run time with weirctl set alert.NAME.",
 	[SEC_CONTROL] = "Control plane: the weirctl socket and the metrics/status page listener.",
 	[SEC_EAL] = "DPDK EAL.",
 };
@@ -85,6 +93,7 @@ enum cfg_type {
 	CT_LISTEN,	/* host:port, [v6]:port or :port; empty = off */
 	CT_PATH,	/* a Unix socket path (bounded by sun_path) */
 	CT_PASS,	/* any other [kafka] key (dynamic key) */
+	CT_ALERT,	/* [alert] NAME = rule (dynamic key) */
 };
 
 #define F_POSITIVE	0x1	/* duration must be > 0 */
@@ -192,6 +201,11 @@ static const struct cfg_key cfg_keys[] = {
 	  .min = 1, .max = 100000000,
 	  .help = "Devices tracked at once, over all workers; records of further "
 		  "devices are dropped and counted." },
+	{ SEC_AGGREGATOR, "alert_devices", CT_UINT, "16384", AT(alert_devices), .min = 1,
+	  .max = 10000000,
+	  .help = "Devices each aggregator lcore keeps alert state for ([alert] "
+		  "rules: runs of hits, last alert); a device gets an entry at its "
+		  "first hit. Hits of further devices are counted alerts_dropped." },
 	{ SEC_DATAPLANE, "burst", CT_UINT, "32", AT(burst), .min = 1, .max = 512,
 	  .help = "Packets per rx burst." },
 	{ SEC_DATAPLANE, "ring_size", CT_UINT, "16384", AT(ring_size),
@@ -256,6 +270,12 @@ static const struct cfg_key cfg_keys[] = {
 	  .help = "On SIGTERM/SIGINT or end of replay: time the sink may spend "
 		  "delivering what is left (and replaying the journal) before it "
 		  "spills (or counts failed) the rest and exits." },
+	{ SEC_ALERT, "<name>", CT_ALERT, NULL, .flags = F_DYNAMIC,
+	  .help = "A rule: NAME (letters, digits, _ and -; at most 31) = metric OP "
+		  "value [for N]; the metric must be one of [input] metrics; at most "
+		  "16 rules.",
+	  .example = "hot = temperature > 45\n"
+		     "shaking = vibration >= 2.5 for 3\n" },
 	{ SEC_CONTROL, "socket", CT_PATH, "/run/weir/weir.sock", AT(control_socket),
 	  .max = SUN_PATH_MAX,
 	  .help = "Unix socket weirctl talks to; its directory is created, the "
@@ -1091,10 +1111,51 @@ key_set(struct weir_config *c, const struct cfg_key *k, const char *v, char *msg
 		return set_path(c, k, v, msg, msglen);
 	case CT_RANGE:
 	case CT_PASS:
+	case CT_ALERT:
 		break;
 	}
 	snprintf(msg, msglen, "internal: dynamic key without a name");
 	return -1;
+}
+
+/* [alert] NAME = "metric OP value [for N]"; "off" (or empty) removes the rule. */
+static int
+set_alert(struct weir_config *c, const char *name, const char *v, char *msg, size_t msglen)
+{
+	struct wr_alert_rules *a = &c->alerts;
+	struct wr_alert_rule r;
+	unsigned int i;
+
+	if (!wr_alert_name_ok(name)) {
+		snprintf(msg, msglen, "a rule name is 1..%d letters, digits, _ or -",
+			 WR_ALERT_NAME_MAX - 1);
+		return -1;
+	}
+	for (i = 0; i < a->n && strcmp(a->r[i].name, name) != 0; i++)
+		;
+	if (v[0] == '\0' || strcmp(v, "off") == 0) {
+		if (i < a->n) {
+			memmove(&a->r[i], &a->r[i + 1], (a->n - i - 1) * sizeof(a->r[0]));
+			a->n--;
+			a->gen++;
+		}
+		return 0;
+	}
+	memset(&r, 0, sizeof(r));
+	if (wr_alert_parse(v, &r, msg, msglen) != 0)
+		return -1;
+	snprintf(r.name, sizeof(r.name), "%s", name);
+	r.metric = -1;
+	if (i == a->n) {
+		if (a->n >= WR_ALERT_RULES_MAX) {
+			snprintf(msg, msglen, "more than %d alert rules", WR_ALERT_RULES_MAX);
+			return -1;
+		}
+		a->n++;
+	}
+	a->r[i] = r;
+	a->gen++;
+	return 0;
 }
 
 static int
@@ -1144,6 +1205,10 @@ apply(struct weir_config *c, int sec, const char *key, const char *v, const char
 		rc = set_pass(c, key, v, msg, sizeof(msg));
 		goto out;
 	}
+	if (sec == SEC_ALERT) {
+		rc = set_alert(c, key, v, msg, sizeof(msg));
+		goto out;
+	}
 	errf(err, errlen, "%s: unknown key [%s] %s", origin, sec_names[sec], key);
 	return -1;
 out:
@@ -1153,6 +1218,27 @@ out:
 }
 
 /* --- public entry points ---------------------------------------------- */
+
+int
+cfg_alerts_resolve(struct weir_config *c, char *err, size_t errlen)
+{
+	unsigned int i, m;
+
+	for (i = 0; i < c->alerts.n && i < WR_ALERT_RULES_MAX; i++) {
+		struct wr_alert_rule *r = &c->alerts.r[i];
+
+		r->metric = -1;
+		for (m = 0; m < c->n_metrics && m < WR_METRICS_MAX; m++)
+			if (strcmp(c->metrics[m], r->metric_name) == 0)
+				r->metric = (int)m;
+		if (r->metric < 0) {
+			errf(err, errlen, "[alert] %s: metric '%s' is not one of [input] metrics",
+			     r->name, r->metric_name);
+			return -1;
+		}
+	}
+	return 0;
+}
 
 void
 cfg_defaults(struct weir_config *c)
@@ -1460,6 +1546,8 @@ cfg_validate(const struct weir_config *c, char *err, size_t errlen)
 		     origin_of(c, SEC_INPUT, "address6"), c->address6);
 		return -1;
 	}
+	if (cfg_alerts_resolve((struct weir_config *)c, err, errlen) != 0)
+		return -1;
 	if (c->brokers[0] == '\0') {
 		errf(err, errlen, "%s: [kafka] brokers: is empty (use embedded or host:port)",
 		     origin_of(c, SEC_KAFKA, "brokers"));
@@ -1555,6 +1643,9 @@ type_describe(const struct cfg_key *k, char *buf, size_t buflen)
 	case CT_STRING:
 	case CT_PASS:
 		snprintf(buf, buflen, "string");
+		return;
+	case CT_ALERT:
+		snprintf(buf, buflen, "metric OP value [for N]");
 		return;
 	case CT_LISTEN:
 		snprintf(buf, buflen, "host:port or empty");
@@ -1750,6 +1841,7 @@ key_format(const struct weir_config *c, const struct cfg_key *k, char *out, size
 		return;
 	case CT_RANGE:
 	case CT_PASS:
+	case CT_ALERT:
 		return;
 	}
 }
@@ -1799,6 +1891,14 @@ cfg_get(const struct weir_config *c, const char *skey, char *out, size_t outlen)
 		for (i = 0; i < c->n_kafka && i < CFG_PASS_MAX; i++) {
 			if (strcmp(c->kafka[i].key, dot + 1) == 0) {
 				snprintf(out, outlen, "%s", c->kafka[i].value);
+				return 0;
+			}
+		}
+	}
+	if (s == SEC_ALERT) {
+		for (i = 0; i < c->alerts.n && i < WR_ALERT_RULES_MAX; i++) {
+			if (strcmp(c->alerts.r[i].name, dot + 1) == 0) {
+				wr_alert_format(&c->alerts.r[i], out, outlen);
 				return 0;
 			}
 		}

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "wr_alert.h"
 #include "wr_types.h"
 
 #define CFG_PORTS_MAX		16	/* [input] udp_ports entries */
@@ -57,6 +58,7 @@ struct weir_config {
 	/* [aggregator] */
 	unsigned int workers;			/* 0 = aggregate on the RX lcore */
 	uint32_t max_devices;
+	uint32_t alert_devices;			/* alert state per aggregator lcore */
 	/* [dataplane] */
 	unsigned int burst;			/* rx burst size */
 	unsigned int ring_size;			/* rx_to_agg / agg_to_sink ring entries */
@@ -85,6 +87,8 @@ struct weir_config {
 	char socket_group[CFG_NAME_MAX];	/* group of the weirctl socket; empty = ours */
 	char run_user[CFG_NAME_MAX];		/* [control] user: drop to it after start */
 	unsigned int rejected_rate;		/* [topics] dead letters per second, 0 = off */
+	/* [alert] NAME = rule; metric indexes resolved by cfg_validate */
+	struct wr_alert_rules alerts;
 
 	/*
 	 * Private to cfg.c; other modules must not read or write these.
@@ -126,6 +130,13 @@ int cfg_set(struct weir_config *c, const char *assignment, char *err, size_t err
  * @return 0, or -1 with the reason (and where the key was set) in err.
  */
 int cfg_validate(const struct weir_config *c, char *err, size_t errlen);
+
+/**
+ * Resolve every alert rule's metric name to its index in metrics (called
+ * by cfg_validate; again by the control plane after weirctl set alert.*).
+ * @return 0, or -1 with "[alert] NAME: metric ... " in err.
+ */
+int cfg_alerts_resolve(struct weir_config *c, char *err, size_t errlen);
 
 /** Print every key with type, default and help (for --help). */
 void cfg_print_help(FILE *f);

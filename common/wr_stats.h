@@ -41,7 +41,12 @@
 	  "ARP, neighbour and echo replies sent for [input] address/address6") \
 	X(HOST_TX_FAILED, "host_tx_failed", "replies not sent: no mbuf or TX queue full") \
 	X(REASSEMBLED, "datagrams_reassembled", \
-	  "UDP datagrams rebuilt from fragments (their fragments count as datagrams)")
+	  "UDP datagrams rebuilt from fragments (their fragments count as datagrams)") \
+	X(ALERTS, "alerts", "alerts handed to the sink (topic alerts)") \
+	X(ALERTS_SUPPRESSED, "alerts_suppressed", \
+	  "alert repeats held back: one per device, rule and window") \
+	X(ALERTS_DROPPED, "alerts_dropped", \
+	  "alerts lost: sink ring full, or the alert state table full")
 
 enum wr_counter {
 #define WR_X(e, n, h) WR_CTR_##e,

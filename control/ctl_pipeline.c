@@ -415,6 +415,32 @@ pipeline_setup(struct ctl_pipeline *pl, char *err, size_t errlen)
 		};
 	}
 
+	/* alerts: every aggregator (or the RX lcore inline) -> the sink */
+	pl->alerts_ring = rte_ring_create_elem("agg_to_sink_alerts", sizeof(struct wr_alert),
+					       4096, (int)socket, RING_F_SC_DEQ);
+	pl->rule_versions[0] = malloc(sizeof(struct wr_alert_rules));
+	if (pl->alerts_ring == NULL || pl->rule_versions[0] == NULL) {
+		snprintf(err, errlen, "cannot create the alerts ring: %s",
+			 rte_strerror(rte_errno));
+		return -1;
+	}
+	*pl->rule_versions[0] = c->alerts;
+	pl->n_rule_versions = 1;
+	atomic_init(&pl->alert_rules, pl->rule_versions[0]);
+	for (w = 0; w < pl->n_out; w++) {
+		pl->alert_state[w] = agg_alerts_create(c->alert_devices);
+		if (pl->alert_state[w] == NULL) {
+			snprintf(err, errlen, "out of memory for alert state");
+			return -1;
+		}
+		if (w < pl->n_workers) {
+			pl->workers[w].alert_rules = &pl->alert_rules;
+			pl->workers[w].alerts = pl->alert_state[w];
+			pl->workers[w].alerts_out = pl->alerts_ring;
+			pl->workers[w].alert_slide_ns = c->slide_ns;
+		}
+	}
+
 	/* dead letters: small ring, rate limited on the RX lcore */
 	pl->dlq = rte_ring_create_elem("rx_to_sink_dlq", sizeof(struct wr_dead_letter), 1024,
 				       (int)socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
@@ -450,6 +476,9 @@ pipeline_setup(struct ctl_pipeline *pl, char *err, size_t errlen)
 		.input_done = &pl->input_done,
 		.ctr = &pl->ctr[0],
 		.dlq = pl->dlq,
+		.alert_rules = pl->n_workers == 0 ? &pl->alert_rules : NULL,
+		.alerts = pl->n_workers == 0 ? pl->alert_state[0] : NULL,
+		.alerts_out = pl->alerts_ring,
 	};
 	atomic_init(&pl->rx.watermark_ns, INT64_MIN);
 	atomic_init(&pl->rx.tun, &pl->tun[0]);
@@ -464,6 +493,7 @@ pipeline_setup(struct ctl_pipeline *pl, char *err, size_t errlen)
 		.n_rings = pl->n_out,
 		.n_metrics = c->n_metrics,
 		.dlq = pl->dlq,
+		.alerts = pl->alerts_ring,
 		.producers_done = &pl->producers_done,
 		.n_producers = pl->n_out,
 		.flush_timeout_ms = (int)c->shutdown_timeout_ms,
@@ -518,6 +548,11 @@ pipeline_destroy(struct ctl_pipeline *pl)
 	}
 	rte_ring_free(pl->replay_ring);
 	rte_ring_free(pl->dlq);
+	rte_ring_free(pl->alerts_ring);
+	for (w = 0; w < pl->n_rule_versions; w++)
+		free(pl->rule_versions[w]);
+	for (w = 0; w < pl->n_out; w++)
+		agg_alerts_destroy(pl->alert_state[w]);
 	if (pl->frag_tbl != NULL)
 		rte_ip_frag_table_destroy(pl->frag_tbl);
 	rte_mempool_free(pl->frag_pool);

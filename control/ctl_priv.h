@@ -23,6 +23,8 @@
 
 struct ctl_server;
 
+#define CTL_RULE_VERSIONS	1024	/* weirctl set alert.* changes per run */
+
 struct ctl_pipeline {
 	struct ctl_options *o;
 	struct dp_capture cap;
@@ -30,6 +32,13 @@ struct ctl_pipeline {
 	int64_t lateness_max_ns;	/* largest lateness the window tables fit */
 	struct dp_port_set ports;
 	struct dp_host host;		/* [input] address/address6 responder */
+	/* alerts: ring to the sink (MP/SC), the published rule set (every
+	 * version stays allocated until exit: lcores may still read one) */
+	struct rte_ring *alerts_ring;
+	struct wr_alert_rules *_Atomic alert_rules;
+	struct wr_alert_rules *rule_versions[CTL_RULE_VERSIONS];
+	unsigned int n_rule_versions;
+	struct agg_alerts *alert_state[RTE_MAX_LCORE];
 	struct rte_ip_frag_tbl *frag_tbl;	/* IP reassembly, NULL = off */
 	struct rte_mempool *frag_pool;	/* its fragment copies */
 	struct rte_mempool *pool;

@@ -675,6 +675,20 @@ metric_index(const struct ctl_pipeline *pl, const char *name)
 }
 
 /* The tunable's current value; -1 when key is not a tunable. */
+/* The running rule NAME as text, "off" when there is none. */
+static void
+alert_get(struct ctl_pipeline *pl, const char *name, char *out, size_t len)
+{
+	const struct wr_alert_rules *ar = atomic_load_explicit(&pl->alert_rules,
+							       memory_order_acquire);
+	unsigned int i;
+
+	snprintf(out, len, "off");
+	for (i = 0; ar != NULL && i < ar->n; i++)
+		if (strcmp(ar->r[i].name, name) == 0)
+			wr_alert_format(&ar->r[i], out, len);
+}
+
 static int
 tun_get(struct ctl_server *s, const struct dp_tunables *t, const char *key, char *out,
 	size_t len)
@@ -700,6 +714,8 @@ tun_get(struct ctl_server *s, const struct dp_tunables *t, const char *key, char
 			snprintf(out, len, "none");
 		else
 			snprintf(out, len, "%.17g, %.17g", t->dcfg.min[m], t->dcfg.max[m]);
+	else if (strncmp(key, "alert.", 6) == 0 && wr_alert_name_ok(key + 6))
+		alert_get(s->pl, key + 6, out, len);
 	else
 		return -1;
 	return 0;
@@ -729,6 +745,82 @@ out_tunables(struct ctl_server *s, const struct dp_tunables *t)
 		out_printf(s, ":");
 		out_str(s, v);
 	}
+	/* alert rules: alert.NAME = rule */
+	{
+		const struct wr_alert_rules *ar =
+			atomic_load_explicit(&s->pl->alert_rules, memory_order_acquire);
+
+		for (i = 0; ar != NULL && i < ar->n; i++) {
+			snprintf(key, sizeof(key), "alert.%s", ar->r[i].name);
+			wr_alert_format(&ar->r[i], v, sizeof(v));
+			out_printf(s, ",");
+			out_str(s, key);
+			out_printf(s, ":");
+			out_str(s, v);
+		}
+	}
+}
+
+/*
+ * weirctl set alert.NAME "metric OP value [for N]" (or off): a new rule
+ * set, published whole; the aggregators take it at their next record and
+ * start every run from zero.
+ */
+static void
+cmd_set_alert(struct ctl_server *s, const char *key, const char *v)
+{
+	struct ctl_pipeline *pl = s->pl;
+	struct wr_alert_rules *cur = atomic_load_explicit(&pl->alert_rules, memory_order_acquire);
+	struct wr_alert_rules *nxt;
+	struct weir_config *tmp;
+	char assign[CFG_STR_MAX * 2], err[512], old[160] = "off", now[160] = "off";
+	unsigned int i;
+
+	if (pl->n_rule_versions >= CTL_RULE_VERSIONS) {
+		out_error(s, "%s: %d alert rule changes in this run already: change the config "
+			  "and restart weir", key, CTL_RULE_VERSIONS);
+		return;
+	}
+	tmp = malloc(sizeof(*tmp));
+	nxt = malloc(sizeof(*nxt));
+	if (tmp == NULL || nxt == NULL) {
+		free(tmp);
+		free(nxt);
+		out_error(s, "out of memory");
+		return;
+	}
+	*tmp = pl->o->cfg;
+	tmp->alerts = *cur;
+	snprintf(assign, sizeof(assign), "%s=%s", key, strcmp(v, "none") == 0 ? "off" : v);
+	if (cfg_set(tmp, assign, err, sizeof(err)) != 0 ||
+	    cfg_alerts_resolve(tmp, err, sizeof(err)) != 0) {
+		/* "--set alert.x=...: [alert] x: why" -> "alert.x: why" */
+		const char *why = strstr(err, "] ");
+
+		if (why != NULL && strstr(why, ": ") != NULL)
+			why = strstr(why, ": ") + 2;
+		out_error(s, "%.64s: %.400s", key, why != NULL ? why : err);
+		free(tmp);
+		free(nxt);
+		return;
+	}
+	for (i = 0; i < cur->n; i++)
+		if (strcmp(cur->r[i].name, key + 6) == 0)
+			wr_alert_format(&cur->r[i], old, sizeof(old));
+	*nxt = tmp->alerts;
+	free(tmp);
+	for (i = 0; i < nxt->n; i++)
+		if (strcmp(nxt->r[i].name, key + 6) == 0)
+			wr_alert_format(&nxt->r[i], now, sizeof(now));
+	pl->rule_versions[pl->n_rule_versions++] = nxt;
+	atomic_store_explicit(&pl->alert_rules, nxt, memory_order_release);
+	out_printf(s, "{\"ok\":true,\"key\":");
+	out_str(s, key);
+	out_printf(s, ",\"old\":");
+	out_str(s, old);
+	out_printf(s, ",\"value\":");
+	out_str(s, now);
+	out_printf(s, ",\"applied\":true}");
 }
 
 static void
@@ -1065,6 +1157,10 @@ cmd_set(struct ctl_server *s, const char *key, const char *v)
 	if (strcmp(key, "window") == 0 || strcmp(key, "window.size") == 0 ||
 	    strcmp(key, "window.slide") == 0) {
 		cmd_set_window(s, key, v);
+		return;
+	}
+	if (strncmp(key, "alert.", 6) == 0) {
+		cmd_set_alert(s, key, v);
 		return;
 	}
 	if (tun_get(s, cur, key, old, sizeof(old)) != 0) {

@@ -77,6 +77,11 @@ ctl_summary_write(FILE *f, const struct ctl_report *r)
 		",\"delivered\":%" PRIu64 ",\"failed\":%" PRIu64 "},", c->v[WR_CTR_DLQ_SENT],
 		c->v[WR_CTR_DLQ_HELD_BACK], (uint64_t)atomic_load(&r->kafka->dlq_delivered),
 		(uint64_t)atomic_load(&r->kafka->dlq_failed));
+	fprintf(f, "\"alerts\":{\"sent\":%" PRIu64 ",\"suppressed\":%" PRIu64
+		",\"dropped\":%" PRIu64 ",\"delivered\":%" PRIu64 ",\"failed\":%" PRIu64 "},",
+		c->v[WR_CTR_ALERTS], c->v[WR_CTR_ALERTS_SUPPRESSED], c->v[WR_CTR_ALERTS_DROPPED],
+		(uint64_t)atomic_load(&r->kafka->alerts_delivered),
+		(uint64_t)atomic_load(&r->kafka->alerts_failed));
 	fprintf(f, "\"throughput\":{\"seconds\":%.6f,\"packets_per_s\":%.1f,"
 		"\"wall_seconds\":%.6f,\"max_lag_s\":%.6f,\"loops\":%" PRIu64 "},",
 		r->seconds, r->seconds > 0 ? (double)c->v[WR_CTR_PKT_RX] / r->seconds : 0.0,

@@ -22,6 +22,8 @@
 
 struct rte_mempool;
 struct rte_ip_frag_tbl;
+struct agg_alerts;
+struct wr_alert_rules;
 struct dp_host;
 struct rte_ring;
 struct agg_table;
@@ -111,6 +113,10 @@ struct dp_rx {
 	/* ARP/ND/echo responder (live only; NULL = off) and its reply mbufs */
 	const struct dp_host *host;
 	struct rte_mempool *host_pool;
+	/* alerts when aggregating inline (workers = 0), as in struct agg_worker */
+	struct wr_alert_rules *_Atomic *alert_rules;
+	struct agg_alerts *alerts;
+	struct rte_ring *alerts_out;
 	/* IP reassembly (NULL = off): the table (timeouts in arrival ns) and the
 	 * pool its fragment copies come from */
 	struct rte_ip_frag_tbl *frag_tbl;

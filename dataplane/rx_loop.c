@@ -34,6 +34,7 @@
 #include <rte_ring_elem.h>
 
 #include "agg.h"
+#include "agg_alert.h"
 #include "agg_loop.h"
 #include "dp.h"
 #include "dp_host.h"
@@ -194,8 +195,13 @@ rx_inline(struct dp_rx_state *st, const struct wr_record *r)
 			agg_table_process(st->itab[st->par ^ 1u], r, agg_stage_emit,
 					  &st->inline_stage);
 	}
-	if (rc == 0 && r->kind == WR_REC_DATA)
+	if (rc == 0 && r->kind == WR_REC_DATA) {
 		rx->ctr->v[WR_CTR_REC_FOLDED]++;
+		if (rx->alert_rules != NULL)
+			agg_alerts_eval(rx->alerts,
+					atomic_load_explicit(rx->alert_rules, memory_order_acquire),
+					r, rx->slide_ns, rx->alerts_out, rx->ctr);
+	}
 	else if (rc == -ENOSPC)
 		rx->ctr->v[WR_CTR_DROP_DEVICES_FULL]++;
 	else if (rc < 0)

@@ -14,6 +14,7 @@
 
 #include "cfg.h"
 #include "hdr.h"
+#include "wr_alert.h"
 #include "wr_types.h"
 
 struct rte_ring;
@@ -28,6 +29,8 @@ struct snk_stats {
 	_Atomic uint64_t produce_retries; /* queue full: polled and retried */
 	_Atomic uint64_t dlq_delivered;	/* dead letters on topic rejected */
 	_Atomic uint64_t dlq_failed;
+	_Atomic uint64_t alerts_delivered; /* alerts on topic alerts */
+	_Atomic uint64_t alerts_failed;
 	/*
 	 * Spill journal ([sink] spill_dir). Every produce attempt, of a fresh
 	 * result (emitted) or of one read back from the journal (replayed),
@@ -96,6 +99,12 @@ int snk_kafka_produce(struct snk_kafka *k, const struct wr_result *res);
  */
 int snk_kafka_dead_letter(struct snk_kafka *k, const struct wr_dead_letter *dl);
 
+/** Produce one alert to the alerts topic (key = device id); best effort like dead letters. */
+int snk_kafka_alert(struct snk_kafka *k, const struct wr_alert *a);
+
+/** JSON of an alert. @return bytes written, 0 when cap is too small. */
+size_t snk_json_alert(char *buf, size_t cap, const struct wr_alert *a);
+
 /**
  * Replay the spill journal: when nothing replayed is still in flight,
  * settle the previous batch and, unless the broker failed recently
@@ -159,6 +168,7 @@ struct snk_loop_arg {
 	unsigned int n_rings;
 	unsigned int n_metrics;		/* ring element = wr_result_size(n_metrics) */
 	struct rte_ring *dlq;		/* rx_to_sink_dlq (struct wr_dead_letter), or NULL */
+	struct rte_ring *alerts;	/* agg_to_sink_alerts (struct wr_alert), or NULL */
 	/* aggregators that will enqueue nothing more (each: +1 once, release);
 	 * the loop exits when it equals n_producers and every ring is empty. */
 	_Atomic unsigned int *producers_done;

@@ -553,3 +553,34 @@ snk_json_dead_letter(char *buf, size_t cap, const struct wr_dead_letter *dl)
 		*w.p = '\0';
 	return (size_t)(w.p - buf);
 }
+
+size_t
+snk_json_alert(char *buf, size_t cap, const struct wr_alert *a)
+{
+	struct jw w = { .p = buf, .end = buf + cap, .full = false };
+
+	jw_lit(&w, "{\"device_id\":\"");
+	jw_escaped(&w, a->id, RTE_MIN(a->id_len, (uint8_t)WR_DEVID_MAX));
+	jw_lit(&w, "\",\"rule\":\"");
+	jw_escaped(&w, a->rule, strnlen(a->rule, sizeof(a->rule)));
+	jw_lit(&w, "\",\"metric\":\"");
+	jw_escaped(&w, a->metric, strnlen(a->metric, sizeof(a->metric)));
+	jw_lit(&w, "\",\"op\":\"");
+	jw_lit(&w, wr_alert_op_name(a->op));
+	jw_lit(&w, "\",\"value\":");
+	jw_double(&w, a->value);
+	jw_lit(&w, ",\"threshold\":");
+	jw_double(&w, a->threshold);
+	jw_lit(&w, ",\"for\":");
+	jw_u64(&w, a->for_n);
+	jw_lit(&w, ",\"event_time\":");
+	jw_i64(&w, a->event_ns / 1000000);
+	jw_lit(&w, ",\"window_start\":");
+	jw_i64(&w, a->window_ns / 1000000);
+	jw_lit(&w, ",\"suppressed\":");
+	jw_u64(&w, a->suppressed);
+	jw_lit(&w, "}");
+	if (w.full)
+		return 0;
+	return (size_t)(w.p - buf);
+}

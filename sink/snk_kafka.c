@@ -91,6 +91,7 @@ struct snk_kafka {
 	rd_kafka_t *rk;
 	rd_kafka_topic_t *rkt;		/* c->topic_aggregated */
 	rd_kafka_topic_t *rkt_dlq;	/* c->topic_rejected */
+	rd_kafka_topic_t *rkt_alerts;	/* c->topic_alerts */
 	struct hdr *latency;		/* close_to_ack ns; sink thread: wo */
 	/* results counted failed by a timed-out flush whose report may still come */
 	uint64_t written_off;
@@ -261,6 +262,10 @@ kafka_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 	uint64_t hz, now, failed;
 
 	(void)rk;
+	if (m->rkt == k->rkt_alerts) {
+		stat_add(m->err ? &k->stats.alerts_failed : &k->stats.alerts_delivered, 1);
+		return;
+	}
 	if (m->rkt == k->rkt_dlq) {
 		stat_add(m->err ? &k->stats.dlq_failed : &k->stats.dlq_delivered, 1);
 		return;
@@ -395,6 +400,13 @@ snk_kafka_create(const struct weir_config *c, const char *brokers, char *err, si
 		rd_kafka_destroy(k->rk);
 		goto fail;
 	}
+	k->rkt_alerts = rd_kafka_topic_new(k->rk, c->topic_alerts, NULL);
+	if (k->rkt_alerts == NULL) {
+		snprintf(err, errlen, "[topics] alerts = %s: %s", c->topic_alerts,
+			 rd_kafka_err2str(rd_kafka_last_error()));
+		snk_kafka_destroy(k);
+		return NULL;
+	}
 	for (i = 0; i < c->n_kafka; i++)
 		if (strcmp(c->kafka[i].key, "transactional.id") == 0 &&
 		    c->kafka[i].value[0] != '\0')
@@ -432,6 +444,8 @@ snk_kafka_destroy(struct snk_kafka *k)
 		rd_kafka_topic_destroy(k->rkt);
 	if (k->rkt_dlq != NULL)
 		rd_kafka_topic_destroy(k->rkt_dlq);
+	if (k->rkt_alerts != NULL)
+		rd_kafka_topic_destroy(k->rkt_alerts);
 	if (k->rk != NULL)
 		rd_kafka_destroy(k->rk);
 	snk_journal_close(k->jnl);
@@ -827,6 +841,30 @@ snk_kafka_dead_letter(struct snk_kafka *k, const struct wr_dead_letter *dl)
 	if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
 		return 0;
 	stat_add(&k->stats.dlq_failed, 1);
+	return -1;
+}
+
+int
+snk_kafka_alert(struct snk_kafka *k, const struct wr_alert *a)
+{
+	size_t len = snk_json_alert(k->value, sizeof(k->value), a);
+	rd_kafka_resp_err_t e;
+
+	if (len == 0) {
+		stat_add(&k->stats.alerts_failed, 1);
+		return -1;
+	}
+	e = rd_kafka_producev(k->rk,
+			      RD_KAFKA_V_RKT(k->rkt_alerts),
+			      RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
+			      RD_KAFKA_V_KEY(a->id, a->id_len),
+			      RD_KAFKA_V_VALUE(k->value, len),
+			      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+			      RD_KAFKA_V_TIMESTAMP(a->event_ns / 1000000),
+			      RD_KAFKA_V_END);
+	if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+		return 0;
+	stat_add(&k->stats.alerts_failed, 1);
 	return -1;
 }
 

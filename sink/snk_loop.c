@@ -48,6 +48,20 @@ drain_dead_letters(struct snk_loop_arg *a)
 	return n;
 }
 
+static unsigned int
+drain_alerts(struct snk_loop_arg *a)
+{
+	struct wr_alert al;
+	unsigned int n = 0;
+
+	while (a->alerts != NULL && n < SNK_BURST &&
+	       rte_ring_dequeue_elem(a->alerts, &al, sizeof(al)) == 0) {
+		snk_kafka_alert(a->kafka, &al);
+		n++;
+	}
+	return n;
+}
+
 void *
 snk_loop(void *arg)
 {
@@ -82,6 +96,7 @@ snk_loop(void *arg)
 			got += n;
 		}
 		got += drain_dead_letters(a);
+		got += drain_alerts(a);
 		snk_kafka_poll(a->kafka, 0);
 		snk_kafka_txn_tick(a->kafka, got == 0);
 		snk_kafka_replay(a->kafka);
@@ -90,7 +105,8 @@ snk_loop(void *arg)
 		/* done is read before the rings: every enqueue happened before its release. */
 		if (atomic_load_explicit(a->producers_done, memory_order_acquire) >=
 		    a->n_producers && rings_empty(a->rings, a->n_rings) &&
-		    (a->dlq == NULL || rte_ring_empty(a->dlq)))
+		    (a->dlq == NULL || rte_ring_empty(a->dlq)) &&
+		    (a->alerts == NULL || rte_ring_empty(a->alerts)))
 			break;
 		snk_kafka_poll(a->kafka, SNK_IDLE_POLL_MS);
 	}

@@ -703,7 +703,8 @@ static const struct cmd cmds[] = {
 	  "warning, notice, info, debug), window \"SIZE SLIDE\", window.size,\n"
 	  "window.slide (size a multiple of slide; takes effect at the next\n"
 	  "boundary aligned to both slides past the data, which set names; one\n"
-	  "change at a time). Other keys are refused: restart.", show_set },
+	  "change at a time), alert.NAME \"metric OP value [for N]\" (OP > >= <\n"
+	  "<=; off removes the rule). Other keys are refused: restart.", show_set },
 	{ "flush", "", "Close every open window now and deliver it to Kafka.", show_flush },
 	{ "reload", "", "Re-read weir's config file (the one weir was started with, or\n"
 	  "-c FILE) and apply what changed: tunables through set (window size and\n"
@@ -950,6 +951,18 @@ same_value(const char *key, const char *a, const char *b)
 	return 0;
 }
 
+/* The member named key of object at (keys may contain dots), or -1. */
+static int
+jchild(const struct jdoc *d, int at, const char *key)
+{
+	int k;
+
+	for (k = d->n[at].child; k >= 0; k = d->n[k].next)
+		if (d->n[k].key != NULL && strcmp(d->n[k].key, key) == 0)
+			return k;
+	return -1;
+}
+
 /* Send "set KEY VALUE"; print what happened. @return 0 applied or published, 1 refused */
 static int
 reload_set(const char *key, const char *value)
@@ -1042,8 +1055,26 @@ reload(const char *cfg_file)
 			slide = cur;
 			continue;
 		}
-		if (cfg_get(cfg, key, fv, sizeof(fv)) != 0 || same_value(key, cur, fv))
-			continue;	/* not a file key (log.level), or unchanged */
+		if (cfg_get(cfg, key, fv, sizeof(fv)) != 0) {
+			if (strncmp(key, "alert.", 6) != 0)
+				continue;	/* not a file key (log.level) */
+			snprintf(fv, sizeof(fv), "off");	/* a rule the file no longer has */
+		}
+		if (same_value(key, cur, fv))
+			continue;
+		if (reload_set(key, fv) == 0)
+			applied++;
+		else
+			refused++;
+	}
+	/* rules the file has and weir does not run yet */
+	for (k = 0; k < (int)cfg->alerts.n; k++) {
+		char key[64];
+
+		snprintf(key, sizeof(key), "alert.%s", cfg->alerts.r[k].name);
+		if (l >= 0 && jchild(&d, l, key) >= 0)
+			continue;
+		wr_alert_format(&cfg->alerts.r[k], fv, sizeof(fv));
 		if (reload_set(key, fv) == 0)
 			applied++;
 		else

@@ -14,6 +14,7 @@ Usage: WEIR_BUILD=build python3 -m unittest tests/integration/test_contract.py
 (WEIR_BUILD defaults to ./build; a relative path is taken from the repo root.)
 """
 import json
+import random
 import math
 import os
 import shutil
@@ -1341,6 +1342,93 @@ def mixed_capture():
         else:
             frames.append((B + t, u4(jrec(dev, int((B + t - 30) * 1000), temperature=i * 0.1))))
     return frames
+
+
+class TestAlerts(ContractCase):
+    """Threshold alerts (issue 6): every alert weir produces for a capture with
+    known crossings equals what an independent model of the rules expects:
+    a rule fires when its condition held for N consecutive readings of the
+    device's metric, at most once per device, rule and window (slide); the
+    next alert carries the repeats held back since the previous one."""
+
+    RULES = [("hot", "temperature", ">", 30.0, 1), ("shaky", "vibration", ">=", 2.0, 3),
+             ("cold", "temperature", "<=", 0.0, 1)]
+    OPS = {">": lambda v, t: v > t, ">=": lambda v, t: v >= t,
+           "<": lambda v, t: v < t, "<=": lambda v, t: v <= t}
+
+    def model(self, recs, slide_ms):
+        """(alerts, repeats held back in all)"""
+        state, out, held = {}, [], 0
+        for dev, ts, metrics in recs:
+            for name, metric, op, thr, n in self.RULES:
+                if metric not in metrics:
+                    continue
+                st = state.setdefault((dev, name), {"run": 0, "win": None, "held": 0})
+                if not self.OPS[op](metrics[metric], thr):
+                    st["run"] = 0
+                    continue
+                st["run"] += 1
+                if st["run"] < n:
+                    continue
+                win = ts // slide_ms * slide_ms
+                if st["win"] == win:
+                    st["held"] += 1
+                    held += 1
+                    continue
+                out.append((dev, name, metric, metrics[metric], ts, win, st["held"]))
+                st["win"], st["held"] = win, 0
+        return out, held
+
+    def alerts_run(self, workers):
+        rng = random.Random(11)
+        recs = []
+        for i in range(400):
+            dev = "sensor-%d" % rng.randrange(5)
+            metrics = {"temperature": round(rng.uniform(-4, 36), 1)}
+            if rng.random() < 0.8:
+                metrics["vibration"] = round(rng.uniform(0, 3), 2)
+            recs.append((dev, BMS + 200 * i, metrics))
+        topic = new_topic()
+        sets = ["window.size=10s", "window.slide=10s", "aggregator.workers=%d" % workers,
+                "topics.alerts=" + topic]
+        for name, metric, op, thr, n in self.RULES:
+            sets.append("alert.%s=%s %s %s%s" % (name, metric, op, thr,
+                                                 " for %d" % n if n > 1 else ""))
+        frames = [(B + 10 + i * 0.001, u4(jrec(d, ts, **m))) for i, (d, ts, m) in enumerate(recs)]
+        r = self.replay(frames, sets=sets)
+        want, held = self.model(recs, 10000)
+        a = r.s["alerts"]
+        self.assertEqual(a["sent"], len(want), a)
+        self.assertEqual(a["dropped"], 0, a)
+        self.assertEqual(a["delivered"], a["sent"], a)
+        self.assertEqual(a["suppressed"], held, a)
+        got = []
+        for key, ts, val in consume(topic, len(want)):
+            m = json.loads(val)
+            self.assertEqual(key, m["device_id"])
+            self.assertEqual(int(ts), m["event_time"])
+            got.append((m["device_id"], m["rule"], m["metric"], m["value"], m["event_time"],
+                        m["window_start"], m["suppressed"]))
+        self.assertEqual(sorted(got), sorted(want))
+        self.assertGreater(len({w[1] for w in want}), 2, "every rule fires in this capture")
+        self.assertTrue(any(w[6] > 0 for w in want), "some alert carries held repeats")
+
+    def test_alerts_exact(self):
+        self.alerts_run(1)
+
+    def test_alerts_inline(self):
+        self.alerts_run(0)
+
+    def test_bad_rules(self):
+        for rule, why in (("alert.x=nosuch > 1", "not one of [input] metrics"),
+                          ("alert.x=temperature => 1", "operator"),
+                          ("alert.x=temperature > hot", "not a finite number"),
+                          ("alert.x=temperature > 1 for 0", "for N"),
+                          ("alert.bad name=temperature > 1", "")):
+            r = run_weir(["replay", "/nonexistent.pcap", "--set", rule])
+            self.assertEqual(r.returncode, 2, rule)
+            self.assertIn("alert", r.stderr)
+            self.assertIn(why, r.stderr)
 
 
 class TestReplayOptions(ContractCase):
