@@ -92,6 +92,9 @@ struct snk_kafka {
 	rd_kafka_topic_t *rkt;		/* c->topic_aggregated */
 	rd_kafka_topic_t *rkt_dlq;	/* c->topic_rejected */
 	rd_kafka_topic_t *rkt_alerts;	/* c->topic_alerts */
+	/* exactly-once mode: dead letters and alerts (best effort, outside the
+	 * transactions) go through a second, plain producer; else NULL */
+	rd_kafka_t *rk_side;
 	struct hdr *latency;		/* close_to_ack ns; sink thread: wo */
 	/* results counted failed by a timed-out flush whose report may still come */
 	uint64_t written_off;
@@ -320,10 +323,7 @@ conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, char *err, s
 	return -1;
 }
 
-struct snk_kafka *
-snk_kafka_create(const struct weir_config *c, const char *brokers, char *err, size_t errlen)
-{
-	static const char *const defaults[][2] = {
+static const char *const defaults[][2] = {
 		{ "acks", "all" },
 		{ "enable.idempotence", "true" },
 		{ "partitioner", "murmur2_random" },
@@ -332,10 +332,47 @@ snk_kafka_create(const struct weir_config *c, const char *brokers, char *err, si
 		{ "queue.buffering.max.messages", "1000000" },
 		{ "client.id", "weir" },
 		{ "log_level", "4" },
-	};
+};
+
+/* SPEC §5 defaults, then every [kafka] key (side: without transactional.id). */
+static rd_kafka_conf_t *
+conf_build(struct snk_kafka *k, const struct weir_config *c, const char *brokers, int side,
+	   char *err, size_t errlen)
+{
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	unsigned int i;
+
+	rd_kafka_conf_set_opaque(conf, k);
+	rd_kafka_conf_set_dr_msg_cb(conf, kafka_dr_cb);
+	rd_kafka_conf_set_error_cb(conf, kafka_error_cb);
+	rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
+	/* SPEC §5 defaults first so that every [kafka] key can override them. */
+	for (i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
+		if (conf_set(conf, defaults[i][0], defaults[i][1], err, errlen) < 0)
+			goto fail;
+	if (conf_set(conf, "bootstrap.servers", brokers, err, errlen) < 0)
+		goto fail;
+	for (i = 0; i < c->n_kafka; i++) {
+		if (side && strcmp(c->kafka[i].key, "transactional.id") == 0)
+			continue;
+		if (conf_set(conf, c->kafka[i].key, c->kafka[i].value, err, errlen) < 0)
+			goto fail;
+	}
+	if (side && conf_set(conf, "client.id", "weir-side", err, errlen) < 0)
+		goto fail;
+	return conf;
+fail:
+	rd_kafka_conf_destroy(conf);
+	return NULL;
+}
+
+struct snk_kafka *
+snk_kafka_create(const struct weir_config *c, const char *brokers, char *err, size_t errlen)
+{
 	char errstr[512];
 	rd_kafka_conf_t *conf;
 	struct snk_kafka *k;
+	rd_kafka_t *rk_best;
 	unsigned int i;
 
 	if (brokers == NULL || brokers[0] == '\0') {
@@ -364,20 +401,9 @@ snk_kafka_create(const struct weir_config *c, const char *brokers, char *err, si
 		return NULL;
 	}
 
-	conf = rd_kafka_conf_new();
-	rd_kafka_conf_set_opaque(conf, k);
-	rd_kafka_conf_set_dr_msg_cb(conf, kafka_dr_cb);
-	rd_kafka_conf_set_error_cb(conf, kafka_error_cb);
-	rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
-	/* SPEC §5 defaults first so that every [kafka] key can override them. */
-	for (i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
-		if (conf_set(conf, defaults[i][0], defaults[i][1], err, errlen) < 0)
-			goto fail_conf;
-	if (conf_set(conf, "bootstrap.servers", brokers, err, errlen) < 0)
-		goto fail_conf;
-	for (i = 0; i < c->n_kafka; i++)
-		if (conf_set(conf, c->kafka[i].key, c->kafka[i].value, err, errlen) < 0)
-			goto fail_conf;
+	conf = conf_build(k, c, brokers, 0, err, errlen);
+	if (conf == NULL)
+		goto fail;
 
 	k->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
 	if (k->rk == NULL) {
@@ -392,7 +418,25 @@ snk_kafka_create(const struct weir_config *c, const char *brokers, char *err, si
 		rd_kafka_destroy(k->rk);
 		goto fail;
 	}
-	k->rkt_dlq = rd_kafka_topic_new(k->rk, c->topic_rejected, NULL);
+	for (i = 0; i < c->n_kafka; i++)
+		if (strcmp(c->kafka[i].key, "transactional.id") == 0 &&
+		    c->kafka[i].value[0] != '\0')
+			k->txn.on = 1;
+	if (k->txn.on) {
+		conf = conf_build(k, c, brokers, 1, err, errlen);
+		k->rk_side = conf == NULL ? NULL :
+			     rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+		if (k->rk_side == NULL) {
+			if (conf != NULL) {
+				snprintf(err, errlen, "[kafka] side producer: %s", errstr);
+				rd_kafka_conf_destroy(conf);
+			}
+			snk_kafka_destroy(k);
+			return NULL;
+		}
+	}
+	rk_best = k->rk_side != NULL ? k->rk_side : k->rk;
+	k->rkt_dlq = rd_kafka_topic_new(rk_best, c->topic_rejected, NULL);
 	if (k->rkt_dlq == NULL) {
 		snprintf(err, errlen, "[topics] rejected = %s: %s", c->topic_rejected,
 			 rd_kafka_err2str(rd_kafka_last_error()));
@@ -400,17 +444,13 @@ snk_kafka_create(const struct weir_config *c, const char *brokers, char *err, si
 		rd_kafka_destroy(k->rk);
 		goto fail;
 	}
-	k->rkt_alerts = rd_kafka_topic_new(k->rk, c->topic_alerts, NULL);
+	k->rkt_alerts = rd_kafka_topic_new(rk_best, c->topic_alerts, NULL);
 	if (k->rkt_alerts == NULL) {
 		snprintf(err, errlen, "[topics] alerts = %s: %s", c->topic_alerts,
 			 rd_kafka_err2str(rd_kafka_last_error()));
 		snk_kafka_destroy(k);
 		return NULL;
 	}
-	for (i = 0; i < c->n_kafka; i++)
-		if (strcmp(c->kafka[i].key, "transactional.id") == 0 &&
-		    c->kafka[i].value[0] != '\0')
-			k->txn.on = 1;
 	if (c->spill_dir[0] != '\0') {
 		k->jnl = snk_journal_open(c->spill_dir, c->spill_max_bytes, err, errlen);
 		if (k->jnl == NULL) {
@@ -446,6 +486,10 @@ snk_kafka_destroy(struct snk_kafka *k)
 		rd_kafka_topic_destroy(k->rkt_dlq);
 	if (k->rkt_alerts != NULL)
 		rd_kafka_topic_destroy(k->rkt_alerts);
+	if (k->rk_side != NULL) {
+		rd_kafka_flush(k->rk_side, 2000);
+		rd_kafka_destroy(k->rk_side);
+	}
 	if (k->rk != NULL)
 		rd_kafka_destroy(k->rk);
 	snk_journal_close(k->jnl);
@@ -808,6 +852,10 @@ snk_kafka_shutdown(struct snk_kafka *k, int timeout_ms)
 			" spilled_total=%" PRIu64 " written_off=%" PRIu64 "", timeout_ms,
 			stat_get(&k->stats.failed), stat_get(&k->stats.spilled), left);
 	}
+	/* dead letters and alerts still in flight: best effort, bounded */
+	now = mono_ms();
+	rd_kafka_flush(k->rk_side != NULL ? k->rk_side : k->rk,
+		       now < deadline ? (int)RTE_MIN(deadline - now, (uint64_t)5000) : 0);
 	if (k->jnl != NULL && k->replay_inflight == 0 && k->replay_batch_open) {
 		snk_journal_commit(k->jnl);
 		k->replay_batch_open = 0;
@@ -830,7 +878,7 @@ snk_kafka_dead_letter(struct snk_kafka *k, const struct wr_dead_letter *dl)
 		stat_add(&k->stats.dlq_failed, 1);
 		return -1;
 	}
-	e = rd_kafka_producev(k->rk,
+	e = rd_kafka_producev(k->rk_side != NULL ? k->rk_side : k->rk,
 			      RD_KAFKA_V_RKT(k->rkt_dlq),
 			      RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
 			      RD_KAFKA_V_KEY(key, klen),
@@ -854,7 +902,7 @@ snk_kafka_alert(struct snk_kafka *k, const struct wr_alert *a)
 		stat_add(&k->stats.alerts_failed, 1);
 		return -1;
 	}
-	e = rd_kafka_producev(k->rk,
+	e = rd_kafka_producev(k->rk_side != NULL ? k->rk_side : k->rk,
 			      RD_KAFKA_V_RKT(k->rkt_alerts),
 			      RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
 			      RD_KAFKA_V_KEY(a->id, a->id_len),
@@ -871,6 +919,8 @@ snk_kafka_alert(struct snk_kafka *k, const struct wr_alert *a)
 void
 snk_kafka_poll(struct snk_kafka *k, int timeout_ms)
 {
+	if (k->rk_side != NULL)
+		rd_kafka_poll(k->rk_side, 0);
 	rd_kafka_poll(k->rk, timeout_ms);
 }
 
@@ -882,6 +932,8 @@ snk_kafka_flush(struct snk_kafka *k, int timeout_ms)
 
 	if (k == NULL)
 		return 0;
+	if (k->rk_side != NULL)	/* dead letters and alerts: best effort, bounded */
+		rd_kafka_flush(k->rk_side, timeout_ms < 5000 ? timeout_ms : 5000);
 	rd_kafka_flush(k->rk, timeout_ms);
 	if (outstanding(k) == 0)
 		return 0;

@@ -1379,7 +1379,7 @@ class TestAlerts(ContractCase):
                 st["win"], st["held"] = win, 0
         return out, held
 
-    def alerts_run(self, workers):
+    def alerts_run(self, workers, extra=()):
         rng = random.Random(11)
         recs = []
         for i in range(400):
@@ -1390,7 +1390,7 @@ class TestAlerts(ContractCase):
             recs.append((dev, BMS + 200 * i, metrics))
         topic = new_topic()
         sets = ["window.size=10s", "window.slide=10s", "aggregator.workers=%d" % workers,
-                "topics.alerts=" + topic]
+                "topics.alerts=" + topic] + list(extra)
         for name, metric, op, thr, n in self.RULES:
             sets.append("alert.%s=%s %s %s%s" % (name, metric, op, thr,
                                                  " for %d" % n if n > 1 else ""))
@@ -1418,6 +1418,10 @@ class TestAlerts(ContractCase):
 
     def test_alerts_inline(self):
         self.alerts_run(0)
+
+    def test_alerts_exactly_once_mode(self):
+        """With transactions on, alerts still arrive (a plain side producer)."""
+        self.alerts_run(1, ["kafka.transactional.id=ct-alerts-%d" % os.getpid()])
 
     def test_bad_rules(self):
         for rule, why in (("alert.x=nosuch > 1", "not one of [input] metrics"),
