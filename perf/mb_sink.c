@@ -199,9 +199,10 @@ mb_end_to_end(const struct weir_config *c, const struct wr_result *tmpl, size_t 
 		r->id_len = (uint8_t)snprintf(r->id, sizeof(r->id), "sensor-%07" PRIu64, i);
 		r->stats[0].sum = (double)(mb_rng(&seed) % 100000) / 100.0;
 		r->close_tsc = rte_rdtsc();
+		/* ring full: sleep, leave the cores to the sink and librdkafka */
 		while (rte_ring_enqueue_elem(ring, r, (unsigned int)esize) != 0) {
 			waits++;
-			rte_pause();
+			rte_delay_us_sleep(50);
 		}
 	}
 	atomic_store_explicit(&done, 1, memory_order_release);

@@ -273,7 +273,7 @@ usage(FILE *f)
 {
 	fprintf(f, "usage: perf-microbench [--snr1 CAP] [--json CAP] [--influx CAP]\n"
 		"                       [--devices N[,N...]] [--seconds S]\n"
-		"                       [--kafka-results N]\n"
+		"                       [--kafka-results N] [--kafka-set KEY=VALUE]...\n"
 		"Decoder ns/record over each capture's payloads, device table lookup+update\n"
 		"ns at each N (default 10000,1000000), agg_devkey_hash and hdr_record ns,\n"
 		"sink JSON ns per double and per result; --kafka-results N also pushes N\n"
@@ -291,6 +291,7 @@ main(int argc, char **argv)
 		{ "devices", required_argument, NULL, 'd' },
 		{ "seconds", required_argument, NULL, 'S' },
 		{ "kafka-results", required_argument, NULL, 'k' },
+		{ "kafka-set", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -302,6 +303,8 @@ main(int argc, char **argv)
 	char devices[256] = "10000,1000000";
 	char *tok, *save = NULL;
 	uint64_t max_dev = 0, kafka_results = 0;
+	const char *sets[CFG_PASS_MAX];
+	unsigned int n_set = 0;
 	int opt, first = 1, rc = 0, e;
 	unsigned int i;
 
@@ -325,6 +328,11 @@ main(int argc, char **argv)
 		case 'k':
 			kafka_results = strtoull(optarg, NULL, 10);
 			break;
+		case 'K':	/* a [kafka] passthrough property, key=value */
+			if (n_set >= RTE_DIM(sets))
+				return perf_usage_exit(usage, 0);
+			sets[n_set++] = optarg;
+			break;
 		default:
 			return perf_usage_exit(usage, opt == 'h');
 		}
@@ -344,6 +352,16 @@ main(int argc, char **argv)
 		}
 	}
 	cfg_defaults(&cfg);
+	for (i = 0; i < n_set; i++) {
+		const char *eq = strchr(sets[i], '=');
+
+		if (eq == NULL || (size_t)(eq - sets[i]) >= sizeof(cfg.kafka[0].key))
+			return perf_usage_exit(usage, 0);
+		snprintf(cfg.kafka[i].key, sizeof(cfg.kafka[i].key), "%.*s",
+			 (int)(eq - sets[i]), sets[i]);
+		snprintf(cfg.kafka[i].value, sizeof(cfg.kafka[i].value), "%s", eq + 1);
+	}
+	cfg.n_kafka = n_set;
 	dp_decode_cfg_init(&dcfg, &cfg);
 	for (i = 0; i < cfg.n_udp_ports; i++)
 		dp_port_set_add(&ports, cfg.udp_ports[i]);

@@ -21,6 +21,9 @@
 
 #include "snk.h"
 
+/* A formatted double and the scratch its writer may use past the text. */
+#define DBL_OUT_MAX	48
+
 /* Bounded output cursor: once it overflows, everything else is dropped. */
 struct jw {
 	char *p;
@@ -105,12 +108,23 @@ jw_i64(struct jw *w, int64_t v)
 	}
 }
 
+static size_t dbl_format(char *out, double v);
+
 static void
 jw_double(struct jw *w, double v)
 {
-	char tmp[32];
-	size_t n = snk_json_double(tmp, sizeof(tmp), v);
+	char tmp[DBL_OUT_MAX];
+	size_t n;
 
+	if (!w->full && w->end - w->p >= DBL_OUT_MAX) {
+		/* room for the scratch too: format in place */
+		n = dbl_format(w->p, v);
+		if (n == 0)
+			w->full = true;
+		w->p += n;
+		return;
+	}
+	n = dbl_format(tmp, v);
 	if (n == 0)
 		w->full = true;
 	else
@@ -282,64 +296,78 @@ dbl_roundtrips(const struct dbl_scaled *sc, int64_t delta, uint64_t m)
 	return a < lim || (a == lim && (m & 1) == 0);
 }
 
-/* The %.<p>g text of c * 10^(x - p + 1), c of p digits; returns the length. */
+static const char digit_pairs[] =
+	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
+/*
+ * The %.<p>g text of c * 10^(x - p + 1), c of p digits; returns the length.
+ * Copies fixed 20-byte blocks and then moves the cursor by what counts, so
+ * out needs DBL_OUT_MAX bytes even though the text is at most 24.
+ */
 static size_t
 dbl_emit(char *out, bool neg, uint64_t c, int x, int p)
 {
-	char dig[20];
-	char *o = out;
-	int nd = p, i;
+	char dig[40];	/* p digits, then what the fixed-size copies may read */
+	char *o = out, *d = dig + p;
+	int nd = p;
 
-	while (c % 10 == 0) {
-		c /= 10;
+	/* exactly p digits, two at a time */
+	while (c >= 100) {
+		uint64_t t = c / 100;
+
+		d -= 2;
+		memcpy(d, digit_pairs + 2 * (c - t * 100), 2);
+		c = t;
+	}
+	if (c >= 10) {
+		d -= 2;
+		memcpy(d, digit_pairs + 2 * c, 2);
+	} else {
+		*--d = (char)('0' + c);
+	}
+	while (dig[nd - 1] == '0')
 		nd--;
-	}
-	for (i = nd - 1; i >= 0; i--) {
-		dig[i] = (char)('0' + c % 10);
-		c /= 10;
-	}
-	if (neg)
-		*o++ = '-';
+	*o = '-';
+	o += neg;
 	if (x < -4 || x >= p) {
 		unsigned int ax = (unsigned int)(x < 0 ? -x : x);
 
-		*o++ = dig[0];
-		if (nd > 1) {
-			*o++ = '.';
-			memcpy(o, dig + 1, (size_t)nd - 1);
-			o += nd - 1;
-		}
-		*o++ = 'e';
-		*o++ = x < 0 ? '-' : '+';
-		if (ax >= 100)
+		o[0] = dig[0];
+		o[1] = '.';
+		memcpy(o + 2, dig + 1, 20);
+		o += nd > 1 ? nd + 1 : 1;
+		o[0] = 'e';
+		o[1] = x < 0 ? '-' : '+';
+		o += 2;
+		if (ax >= 100) {
 			*o++ = (char)('0' + ax / 100);
-		*o++ = (char)('0' + ax / 10 % 10);
-		*o++ = (char)('0' + ax % 10);
+			ax %= 100;
+		}
+		memcpy(o, digit_pairs + 2 * ax, 2);
+		o += 2;
 	} else if (x >= 0) {
+		memcpy(o, dig, 20);
 		if (nd <= x + 1) {
-			memcpy(o, dig, (size_t)nd);
-			o += nd;
-			memset(o, '0', (size_t)(x + 1 - nd));
-			o += x + 1 - nd;
-		} else {
-			memcpy(o, dig, (size_t)x + 1);
+			memset(o + nd, '0', 20);
 			o += x + 1;
-			*o++ = '.';
-			memcpy(o, dig + x + 1, (size_t)(nd - x - 1));
-			o += nd - x - 1;
+		} else {
+			o += x + 1;
+			*o = '.';
+			memcpy(o + 1, dig + x + 1, 20);
+			o += nd - x;
 		}
 	} else {
-		*o++ = '0';
-		*o++ = '.';
-		memset(o, '0', (size_t)(-x - 1));
-		o += -x - 1;
-		memcpy(o, dig, (size_t)nd);
+		memcpy(o, "0.0000", 6);
+		o += 1 - x;
+		memcpy(o, dig, 20);
 		o += nd;
 	}
 	return (size_t)(o - out);
 }
 
-/* out has room for 32 bytes; returns 0 when the plain path must decide. */
+/* out has DBL_OUT_MAX bytes; returns 0 when the plain path must decide. */
 static size_t
 dbl_fast(char *out, double v)
 {
@@ -380,7 +408,6 @@ dbl_int(char *out, int64_t i)
 	char tmp[24];
 	char *q = tmp + sizeof(tmp);
 	uint64_t u = i < 0 ? (uint64_t)0 - (uint64_t)i : (uint64_t)i;
-	size_t n;
 
 	do {
 		*--q = (char)('0' + u % 10);
@@ -388,37 +415,48 @@ dbl_int(char *out, int64_t i)
 	} while (u != 0);
 	if (i < 0)
 		*--q = '-';
-	n = (size_t)(tmp + sizeof(tmp) - q);
-	memcpy(out, q, n);
+	memcpy(out, tmp, sizeof(tmp));	/* fixed size: no call; the text is at the end */
+	memmove(out, out + (q - tmp), (size_t)(tmp + sizeof(tmp) - q));
+	return (size_t)(tmp + sizeof(tmp) - q);
+}
+
+/* snk_json_double into out[DBL_OUT_MAX] (scratch past the text): length, 0 on failure. */
+static size_t
+dbl_format(char *out, double v)
+{
+	size_t n;
+
+	if (v != 0 && fabs(v) < 1e15 && v == (double)(int64_t)v)
+		return dbl_int(out, (int64_t)v);
+	if (v == 0) {
+		/* %.15g of zero; strtod reads "-0" back as -0 */
+		memcpy(out, "-0", 2);
+		if (!signbit(v)) {
+			out[0] = '0';
+			return 1;
+		}
+		return 2;
+	}
+	n = dbl_fast(out, v);
+	if (n == 0)
+		n = snk_json_double_plain(out, DBL_OUT_MAX, v);
 	return n;
 }
 
 size_t
 snk_json_double(char *buf, size_t cap, double v)
 {
-	char tmp[32];
-	size_t n;
+	char tmp[DBL_OUT_MAX];
+	size_t n = dbl_format(tmp, v);
 
-	if (v != 0 && fabs(v) < 1e15 && v == (double)(int64_t)v) {
-		n = dbl_int(tmp, (int64_t)v);
-	} else if (v == 0) {
-		/* %.15g of zero; strtod reads "-0" back as -0 */
-		n = signbit(v) ? 2 : 1;
-		memcpy(tmp, "-0", 2);
-		if (n == 1)
-			tmp[0] = '0';
-	} else {
-		n = dbl_fast(tmp, v);
-		if (n == 0)
-			return snk_json_double_plain(buf, cap, v);
-	}
-	if (n > cap)
+	if (n == 0 || n > cap)
 		return 0;
 	memcpy(buf, tmp, n);
 	if (n < cap)
 		buf[n] = '\0';
 	return n;
 }
+
 size_t
 snk_json_result(char *buf, size_t cap, const struct wr_result *res,
 		const struct weir_config *c)
