@@ -655,7 +655,7 @@ process_data(struct agg_table *t, const struct wr_record *rec, agg_emit_fn emit,
 	mask = rec->present & t->metric_mask;
 	link = &t->devs[e].win;
 	w = *link;
-	s = slot_index(t, low);
+	s = s_lo + rl < t->k_slots ? s_lo + rl : s_lo + rl - t->k_slots;	/* low mod K */
 	for (rel = rl; rel < rl + n; rel++) {
 		struct agg_win *r = NULL;
 
