@@ -6,6 +6,8 @@
  * counters and latency histogram. During a window scheme change it folds
  * into two tables (old and new scheme, by wr_record.pad[0]) until RX says
  * the old one is done; the control thread frees that one, never the lcore.
+ * Records are folded in place in the ring (zero-copy dequeue: the ring is
+ * single-consumer) and their slots released after the burst.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -17,6 +19,7 @@
 #include <rte_pause.h>
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
+#include <rte_ring_peek_zc.h>
 
 #include "agg_loop.h"
 #include "hdr.h"
@@ -119,6 +122,43 @@ agg_one(struct agg_worker *wk, struct agg_table *tabs[2], unsigned int *cur,
 	return rc;
 }
 
+/*
+ * Fold cnt records laid out stride bytes apart (in the ring's memory).
+ * @return 1 when a FLUSH record ended the input, else 0.
+ */
+static int
+agg_fold(struct agg_worker *wk, struct agg_table *tabs[2], unsigned int *cur,
+	 const uint8_t *recs, unsigned int cnt, struct agg_stage *stage, uint64_t now)
+{
+	const double ns_per_tsc = 1e9 / (double)rte_get_tsc_hz();
+	const size_t stride = wk->rec_size;
+	unsigned int i;
+	int rc, done = 0;
+
+	for (i = 0; i < cnt; i++) {
+		const struct wr_record *r = (const struct wr_record *)(recs + i * stride);
+
+		if (r->kind == WR_REC_CLOSE) {
+			/* weirctl flush: close everything, keep running */
+			agg_tables_flush(tabs, stage);
+			wk->ctr->v[WR_CTR_FLUSHES]++;
+			continue;
+		}
+		if (r->kind == WR_REC_DATA)
+			hdr_record(wk->lat, (uint64_t)((double)(now - r->rx_tsc) * ns_per_tsc));
+		rc = agg_one(wk, tabs, cur, r, stage);
+		if (rc == 0 && r->kind == WR_REC_DATA)
+			wk->ctr->v[WR_CTR_REC_FOLDED]++;
+		else if (rc == -ENOSPC)
+			wk->ctr->v[WR_CTR_DROP_DEVICES_FULL]++;
+		else if (rc < 0)
+			wk->ctr->v[WR_CTR_DROP_REFUSED]++;
+		if (r->kind == WR_REC_FLUSH)
+			done = 1;
+	}
+	return done;
+}
+
 int
 agg_loop(void *arg)
 {
@@ -126,19 +166,15 @@ agg_loop(void *arg)
 	struct agg_stage stage;
 	struct agg_table *tabs[2] = { wk->table, NULL };
 	unsigned int cur = 0;
-	uint8_t *burst;
 	uint64_t idle_polls = 0, top_seen;
-	const double ns_per_tsc = 1e9 / (double)rte_get_tsc_hz();
-	int done = 0, rc;
+	int done = 0;
 
-	burst = aligned_alloc(64, RTE_ALIGN_CEIL(AGG_BURST * wk->rec_size, 64));
-	if (burst == NULL || agg_stage_init(&stage, wk->out, wk->res_size) != 0) {
-		free(burst);
+	if (agg_stage_init(&stage, wk->out, wk->res_size) != 0)
 		return -ENOMEM;
-	}
 	top_seen = atomic_load_explicit(&wk->top.req, memory_order_acquire);
 	while (!done) {
-		unsigned int n, i;
+		struct rte_ring_zc_data zcd;
+		unsigned int n;
 		uint64_t now, top_req;
 
 		/* the one control check per poll: a weirctl top request */
@@ -148,8 +184,9 @@ agg_loop(void *arg)
 			agg_top_serve(&wk->top, top_req, tabs[cur]);
 		}
 
-		n = rte_ring_dequeue_burst_elem(wk->in, burst, (unsigned int)wk->rec_size,
-						AGG_BURST, NULL);
+		/* in place: the burst stays in the ring until finish */
+		n = rte_ring_dequeue_zc_burst_elem_start(wk->in, (unsigned int)wk->rec_size,
+							 AGG_BURST, &zcd, NULL);
 		if (n == 0) {
 			wk->ctr->v[WR_CTR_POLLS_IDLE]++;
 			if (atomic_load_explicit(wk->quit, memory_order_acquire))
@@ -164,29 +201,11 @@ agg_loop(void *arg)
 		idle_polls = 0;
 		wk->ctr->v[WR_CTR_POLLS_BUSY]++;
 		now = rte_rdtsc();
-		for (i = 0; i < n; i++) {
-			const struct wr_record *r =
-				(const struct wr_record *)(burst + i * wk->rec_size);
-
-			if (r->kind == WR_REC_CLOSE) {
-				/* weirctl flush: close everything, keep running */
-				agg_tables_flush(tabs, &stage);
-				wk->ctr->v[WR_CTR_FLUSHES]++;
-				continue;
-			}
-			if (r->kind == WR_REC_DATA)
-				hdr_record(wk->lat,
-					   (uint64_t)((double)(now - r->rx_tsc) * ns_per_tsc));
-			rc = agg_one(wk, tabs, &cur, r, &stage);
-			if (rc == 0 && r->kind == WR_REC_DATA)
-				wk->ctr->v[WR_CTR_REC_FOLDED]++;
-			else if (rc == -ENOSPC)
-				wk->ctr->v[WR_CTR_DROP_DEVICES_FULL]++;
-			else if (rc < 0)
-				wk->ctr->v[WR_CTR_DROP_REFUSED]++;
-			if (r->kind == WR_REC_FLUSH)
-				done = 1;
-		}
+		/* the burst may wrap the ring: two runs */
+		done = agg_fold(wk, tabs, &cur, zcd.ptr1, zcd.n1, &stage, now);
+		if (n > zcd.n1)
+			done |= agg_fold(wk, tabs, &cur, zcd.ptr2, n - zcd.n1, &stage, now);
+		rte_ring_dequeue_zc_elem_finish(wk->in, n);
 		agg_stage_flush(&stage);
 		n = agg_table_devices(tabs[cur]);
 		if (tabs[cur ^ 1u] != NULL)
@@ -197,6 +216,5 @@ agg_loop(void *arg)
 	agg_stage_flush(&stage);
 	atomic_fetch_add_explicit(wk->producers_done, 1, memory_order_release);
 	agg_stage_free(&stage);
-	free(burst);
 	return 0;
 }
