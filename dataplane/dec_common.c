@@ -34,6 +34,16 @@ dp_utf8_valid(const uint8_t *p, size_t n)
 	while (i < n) {
 		uint8_t c = p[i];
 		uint32_t cp;
+		uint64_t w;
+
+		/* ASCII runs 8 bytes at a time */
+		if (n - i >= 8) {
+			memcpy(&w, p + i, sizeof(w));
+			if ((w & 0x8080808080808080ULL) == 0) {
+				i += 8;
+				continue;
+			}
+		}
 		size_t len, k;
 
 		if (c < 0x80) {

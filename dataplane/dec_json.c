@@ -460,12 +460,17 @@ number_int64(const uint8_t *s, size_t n, int64_t *v)
 		neg = 1;
 		p++;
 	}
-	for (; p < e; p++) {
-		uint64_t d = (uint64_t)(*p - '0');
-
-		if (m > ((uint64_t)INT64_MAX - d) / 10)
+	/* 18 digits cannot overflow: check only longer tokens, without a division */
+	if (e - p <= 18) {
+		for (; p < e; p++)
+			m = m * 10 + (uint64_t)(*p - '0');
+	} else {
+		for (; p < e; p++)
+			if (__builtin_mul_overflow(m, 10, &m) ||
+			    __builtin_add_overflow(m, (uint64_t)(*p - '0'), &m))
+				return -1;
+		if (m > (uint64_t)INT64_MAX)
 			return -1;
-		m = m * 10 + d;
 	}
 	if (neg && m != 0)
 		return -1;
