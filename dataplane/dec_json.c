@@ -1061,7 +1061,7 @@ json_fast_line(const struct dp_decode_cfg *cfg, const struct dp_pkt_meta *meta,
 				return 0;
 			type = VT_NUMBER;
 			n = (size_t)(p - v);
-		} else {
+		} else if (*p == '{' || *p == '[' || *p == 't' || *p == 'f' || *p == 'n') {
 			/* literals and containers: the plain validator */
 			v = p;
 			p = skip_value(p, e, JSON_DEPTH_MAX - 1);
@@ -1069,6 +1069,8 @@ json_fast_line(const struct dp_decode_cfg *cfg, const struct dp_pkt_meta *meta,
 				return 0;
 			type = VT_OTHER;
 			n = 0;
+		} else {
+			return 0;	/* whitespace, or not JSON */
 		}
 		if (key != NULL)
 			role_apply(cfg, &r, f.values, key->id, key->ts, key->metric, type, v, n, 0,
