@@ -314,6 +314,8 @@ dp_decode_cfg_index(struct dp_decode_cfg *dc)
 	unsigned int i;
 
 	memset(t, 0, sizeof(*t));
+	t->n_metrics = dc->n_metrics;
+	t->n_id_fields = dc->n_id_fields;
 	key_add(t, "ts", -1, 0, -1);
 	key_add(t, "timestamp", -1, 1, -1);
 	for (i = 0; i < dc->n_id_fields && i < CFG_ID_FIELDS_MAX; i++)

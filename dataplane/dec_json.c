@@ -1101,7 +1101,7 @@ json_line(const struct dp_decode_cfg *cfg, const struct dp_pkt_meta *meta, const
 		dp_record_reject(out, WR_REASON_BAD_JSON);
 		return;
 	}
-	if (cfg->path == DP_PATH_FAST && cfg->keys.n != 0 && json_fast_line(cfg, meta, p, e, out))
+	if (dp_keys_ready(cfg) && json_fast_line(cfg, meta, p, e, out))
 		return;
 	dp_fields_init(&f, out);
 	p = json_record_parse(cfg, p, e, &r, f.values);
