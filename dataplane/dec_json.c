@@ -1012,8 +1012,10 @@ fast_number(const uint8_t *p, const uint8_t *e, int *is_int, int want, double *d
  * Fast path for the common record layout: one object filling the line, no
  * whitespace between its members, keys and string values of printable
  * ASCII without escapes; keys found through cfg->keys. Numbers are parsed
- * in one pass, literals and nested values go through skip_value. p points at '{'. Returns 0 before anything is counted as soon
- * as it meets anything else, and the plain parser takes the line.
+ * in one pass, literals and nested values go through skip_value. p points
+ * at '{'. Returns 0 before anything is counted as soon as it meets anything
+ * else (whitespace, escapes, non-ASCII, bad syntax), and the plain parser
+ * takes the line.
  */
 static int
 json_fast_line(const struct dp_decode_cfg *cfg, const struct dp_pkt_meta *meta,

@@ -87,7 +87,8 @@ test_long(void **state)
 
 	(void)state;
 	/* 1 + 2^-53 (a tie, rounds to even: 1) then a far non-zero digit (rounds up) */
-	n = (size_t)snprintf(tok, sizeof(tok), "1.00000000000000011102230246251565404236316680908203125");
+	n = (size_t)snprintf(tok, sizeof(tok), "%s",
+			     "1.00000000000000011102230246251565404236316680908203125");
 	memset(tok + n, '0', 3000);
 	tok[n + 3000] = '\0';
 	check_token(tok);
