@@ -34,6 +34,16 @@ dp_utf8_valid(const uint8_t *p, size_t n)
 	while (i < n) {
 		uint8_t c = p[i];
 		uint32_t cp;
+		uint64_t w;
+
+		/* ASCII runs 8 bytes at a time */
+		if (n - i >= 8) {
+			memcpy(&w, p + i, sizeof(w));
+			if ((w & 0x8080808080808080ULL) == 0) {
+				i += 8;
+				continue;
+			}
+		}
 		size_t len, k;
 
 		if (c < 0x80) {
@@ -304,6 +314,8 @@ dp_decode_cfg_index(struct dp_decode_cfg *dc)
 	unsigned int i;
 
 	memset(t, 0, sizeof(*t));
+	t->n_metrics = dc->n_metrics;
+	t->n_id_fields = dc->n_id_fields;
 	key_add(t, "ts", -1, 0, -1);
 	key_add(t, "timestamp", -1, 1, -1);
 	for (i = 0; i < dc->n_id_fields && i < CFG_ID_FIELDS_MAX; i++)

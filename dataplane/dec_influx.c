@@ -124,6 +124,13 @@ lp_name_index(const struct dp_decode_cfg *cfg, const uint8_t *s, size_t n, bool 
 			return -1; /* longer than any configured name */
 		s = buf;
 	}
+	if (dp_keys_ready(cfg)) {
+		/* one hash probe instead of a scan of every configured name */
+		const struct dp_key *k = n > 0 && n < CFG_NAME_MAX ? dp_key_find(&cfg->keys, s, n) :
+								      NULL;
+
+		return k == NULL ? -1 : id ? k->id : k->metric;
+	}
 	return id ? dp_id_field_index(cfg, s, n) : dp_metric_index(cfg, s, n);
 }
 
@@ -187,6 +194,40 @@ lp_bool(const uint8_t *s, size_t n)
 	}
 }
 
+/*
+ * Fast path: a plain float field (-?digits[.digits], at most 19 digits)
+ * ending at ',', ' ' or the line end, scanned and valued in one pass.
+ * @return 1 with *pos at the terminator, or 0: take the general path.
+ */
+static inline int
+lp_fast_float(const uint8_t *l, size_t len, size_t *pos, double *v)
+{
+	size_t j = *pos, f;
+	uint64_t m = 0;
+	int64_t exp10 = 0;
+	int neg = 0;
+	unsigned int nd = 0;
+
+	if (j < len && l[j] == '-') {
+		neg = 1;
+		j++;
+	}
+	for (; j < len && lp_digit(l[j]); j++, nd++)
+		m = m * 10 + (uint64_t)(l[j] - '0');
+	if (j < len && l[j] == '.') {
+		f = ++j;
+		for (; j < len && lp_digit(l[j]); j++, nd++)
+			m = m * 10 + (uint64_t)(l[j] - '0');
+		exp10 = -(int64_t)(j - f);
+	}
+	if (nd == 0 || nd > 19 || (j < len && l[j] != ',' && l[j] != ' '))
+		return 0;
+	if (dp_decimal_exact(m, exp10, neg, v) != 0)
+		return 0;
+	*pos = j;
+	return 1;
+}
+
 /* A field value from *pos: a number (into *v), a skipped string/boolean, or bad. */
 static enum lp_value
 lp_field_value(enum dp_path path, const uint8_t *l, size_t len, size_t *pos, double *v)
@@ -197,6 +238,8 @@ lp_field_value(enum dp_path path, const uint8_t *l, size_t len, size_t *pos, dou
 
 	if (i >= len)
 		return LP_V_BAD;
+	if (path == DP_PATH_FAST && lp_fast_float(l, len, pos, v))
+		return LP_V_NUM;
 	if (l[i] == '"') {
 		for (i++; i < len; i++) {
 			if (l[i] == '\\')

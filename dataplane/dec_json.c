@@ -460,12 +460,17 @@ number_int64(const uint8_t *s, size_t n, int64_t *v)
 		neg = 1;
 		p++;
 	}
-	for (; p < e; p++) {
-		uint64_t d = (uint64_t)(*p - '0');
-
-		if (m > ((uint64_t)INT64_MAX - d) / 10)
+	/* 18 digits cannot overflow: check only longer tokens, without a division */
+	if (e - p <= 18) {
+		for (; p < e; p++)
+			m = m * 10 + (uint64_t)(*p - '0');
+	} else {
+		for (; p < e; p++)
+			if (__builtin_mul_overflow(m, 10, &m) ||
+			    __builtin_add_overflow(m, (uint64_t)(*p - '0'), &m))
+				return -1;
+		if (m > (uint64_t)INT64_MAX)
 			return -1;
-		m = m * 10 + d;
 	}
 	if (neg && m != 0)
 		return -1;
@@ -1008,8 +1013,9 @@ fast_number(const uint8_t *p, const uint8_t *e, int *is_int, int want, double *d
  * whitespace between its members, keys and string values of printable
  * ASCII without escapes; keys found through cfg->keys. Numbers are parsed
  * in one pass, literals and nested values go through skip_value. p points
- * at '{'. Returns 0 before anything is counted as soon as it meets
- * anything else, and the plain parser takes the line.
+ * at '{'. Returns 0 before anything is counted as soon as it meets anything
+ * else (whitespace, escapes, non-ASCII, bad syntax), and the plain parser
+ * takes the line.
  */
 static int
 json_fast_line(const struct dp_decode_cfg *cfg, const struct dp_pkt_meta *meta,
@@ -1057,7 +1063,7 @@ json_fast_line(const struct dp_decode_cfg *cfg, const struct dp_pkt_meta *meta,
 				return 0;
 			type = VT_NUMBER;
 			n = (size_t)(p - v);
-		} else {
+		} else if (*p == '{' || *p == '[' || *p == 't' || *p == 'f' || *p == 'n') {
 			/* literals and containers: the plain validator */
 			v = p;
 			p = skip_value(p, e, JSON_DEPTH_MAX - 1);
@@ -1065,6 +1071,8 @@ json_fast_line(const struct dp_decode_cfg *cfg, const struct dp_pkt_meta *meta,
 				return 0;
 			type = VT_OTHER;
 			n = 0;
+		} else {
+			return 0;	/* whitespace, or not JSON */
 		}
 		if (key != NULL)
 			role_apply(cfg, &r, f.values, key->id, key->ts, key->metric, type, v, n, 0,
@@ -1095,7 +1103,7 @@ json_line(const struct dp_decode_cfg *cfg, const struct dp_pkt_meta *meta, const
 		dp_record_reject(out, WR_REASON_BAD_JSON);
 		return;
 	}
-	if (cfg->path == DP_PATH_FAST && cfg->keys.n != 0 && json_fast_line(cfg, meta, p, e, out))
+	if (dp_keys_ready(cfg) && json_fast_line(cfg, meta, p, e, out))
 		return;
 	dp_fields_init(&f, out);
 	p = json_record_parse(cfg, p, e, &r, f.values);

@@ -45,6 +45,8 @@ struct dp_key {
 /* Hash table of struct dp_key (dp_decode_cfg_index); n == 0: not built. */
 struct dp_key_tab {
 	unsigned int n;
+	unsigned int n_metrics;		/* the name counts it was built from */
+	unsigned int n_id_fields;
 	uint8_t head[DP_KEYS_HASH];	/* index + 1 of a bucket's first key, 0: empty */
 	struct dp_key key[DP_KEYS_MAX];
 };
@@ -146,6 +148,17 @@ void dp_decode_cfg_init(struct dp_decode_cfg *dc, const struct weir_config *c);
  * the decoders run their plain paths only.
  */
 void dp_decode_cfg_index(struct dp_decode_cfg *dc);
+
+/**
+ * 1 when the fast paths may use dc->keys: built, and from as many names as
+ * dc now holds (a caller that adds names must index again).
+ */
+static inline int
+dp_keys_ready(const struct dp_decode_cfg *dc)
+{
+	return dc->path == DP_PATH_FAST && dc->keys.n != 0 &&
+	       dc->keys.n_metrics == dc->n_metrics && dc->keys.n_id_fields == dc->n_id_fields;
+}
 
 /** Bucket of a key in struct dp_key_tab (n >= 1). */
 static inline unsigned int
