@@ -195,6 +195,32 @@ class SecurityTest(unittest.TestCase):
             self.assertIn("read-only at run time", r.stdout + r.stderr)
             self.assertNotIn(SECRET, r.stdout + r.stderr)
 
+            # a bad value names the key and says what is wrong
+            bad = [
+                (("log.level", "loud"), "log.level: 'loud' is not error, warning, notice, "
+                 "info or debug"),
+                (("topics.rejected_rate", "1.5"), "topics.rejected_rate: '1.5' is not a "
+                 "whole number of dead letters per second"),
+                (("input.range.temperature", "5"), "input.range.temperature: '5' is not "
+                 "\"min, max\""),
+                (("input.range.temperature", "9, 1"), "input.range.temperature: '9, 1' is "
+                 "not \"min, max\" (min <= max)"),
+                (("window.allowed_lateness", "10x"), "window.allowed_lateness: '10x' is not "
+                 "a duration"),
+                (("input.max_future", "-1s"), "input.max_future: '-1s' is not a duration"),
+                (("window.idle_timeout", "0s"), "window.idle_timeout must be greater than 0"),
+                (("window.allowed_lateness", "100h"), "window.allowed_lateness 100h is above"),
+                (("window", "bogus"), "window: 'bogus' is not \"SIZE SLIDE\""),
+                (("window.size", "3s"), "window size 3s, slide 2s: both must be > 0 and the "
+                 "size a multiple"),
+                (("input.range.nosuch", "1, 2"), "unknown key 'input.range.nosuch'"),
+                (("kafka.brokers", "h:1"), "kafka.brokers is read-only at run time"),
+            ]
+            for args, msg in bad:
+                r = self.ctl(sock, "set", *args)
+                self.assertEqual(r.returncode, 1, args)
+                self.assertIn(msg, r.stdout + r.stderr, args)
+
             # changes are logged with who made them
             r = self.ctl(sock, "set", "window.allowed_lateness", "2s")
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
