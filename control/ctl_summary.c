@@ -57,7 +57,8 @@ ctl_summary_write(FILE *f, const struct ctl_report *r)
 		",\"spill_dropped\":{\"cap\":%" PRIu64 ",\"io\":%" PRIu64 "},"
 		"\"possibly_persisted\":%" PRIu64 ",\"transactions\":{\"committed\":%" PRIu64
 		",\"aborted\":%" PRIu64 "},",
-		(uint64_t)atomic_load(&r->kafka->spilled), (uint64_t)atomic_load(&r->kafka->replayed),
+		(uint64_t)atomic_load(&r->kafka->spilled),
+		(uint64_t)atomic_load(&r->kafka->replayed),
 		(uint64_t)atomic_load(&r->kafka->spill_dropped_cap),
 		(uint64_t)atomic_load(&r->kafka->spill_dropped_io),
 		(uint64_t)atomic_load(&r->kafka->possibly_persisted),

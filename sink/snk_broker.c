@@ -153,7 +153,8 @@ snk_broker_fault(struct snk_broker *b, const char *cmd, char *msg, size_t msglen
 	     tok = strtok_r(NULL, " \t\r\n", &save))
 		argv[argc++] = tok;
 	if (argc == 0 || tok != NULL) {
-		snprintf(msg, msglen, "expected: down | up | rtt MS | errors API N ERR | clear API");
+		snprintf(msg, msglen,
+			 "expected: down | up | rtt MS | errors API N ERR | clear API");
 		return -1;
 	}
 	if (strcmp(argv[0], "down") == 0 && argc == 1) {

@@ -396,7 +396,8 @@ snk_kafka_create(const struct weir_config *c, const char *brokers, char *err, si
 		goto fail;
 	}
 	for (i = 0; i < c->n_kafka; i++)
-		if (strcmp(c->kafka[i].key, "transactional.id") == 0 && c->kafka[i].value[0] != '\0')
+		if (strcmp(c->kafka[i].key, "transactional.id") == 0 &&
+		    c->kafka[i].value[0] != '\0')
 			k->txn.on = 1;
 	if (c->spill_dir[0] != '\0') {
 		k->jnl = snk_journal_open(c->spill_dir, c->spill_max_bytes, err, errlen);
