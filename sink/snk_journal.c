@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -43,6 +44,7 @@ struct snk_journal {
 	uint64_t rseg;		/* replay position */
 	uint64_t roff;
 	int rfd;		/* open read segment (= rseg), or -1 */
+	int lockfd;		/* DIR/lock, flock'ed: one weir per journal */
 	uint8_t *rbuf;		/* SNK_JREC_HDR + SNK_JREC_MAX */
 	uint8_t *wbuf;
 };
@@ -303,6 +305,7 @@ snk_journal_open(const char *dir, uint64_t max_bytes, char *err, size_t errlen)
 		snprintf(err, errlen, "spill journal: out of memory");
 		return NULL;
 	}
+	j->lockfd = -1;
 	j->rbuf = malloc(SNK_JREC_HDR + SNK_JREC_MAX);
 	j->wbuf = malloc(SNK_JREC_HDR + SNK_JREC_MAX);
 	if (j->rbuf == NULL || j->wbuf == NULL) {
@@ -318,6 +321,17 @@ snk_journal_open(const char *dir, uint64_t max_bytes, char *err, size_t errlen)
 		j->seg_max = JNL_SEG_MAX;
 	j->wfd = -1;
 	j->rfd = -1;
+	{
+		char lpath[JNL_PATH_MAX + 32];
+
+		snprintf(lpath, sizeof(lpath), "%s/lock", dir);
+		j->lockfd = open(lpath, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+		if (j->lockfd < 0 || flock(j->lockfd, LOCK_EX | LOCK_NB) != 0) {
+			snprintf(err, errlen, "[sink] spill_dir %s: %s", dir,
+				 errno == EWOULDBLOCK ? "in use by another weir" : strerror(errno));
+			goto fail;
+		}
+	}
 
 	d = opendir(dir);
 	if (d == NULL) {
@@ -372,6 +386,8 @@ snk_journal_open(const char *dir, uint64_t max_bytes, char *err, size_t errlen)
 	return j;
 
 fail:
+	if (j->lockfd >= 0)
+		close(j->lockfd);
 	free(j->rbuf);
 	free(j->wbuf);
 	free(j);
@@ -389,6 +405,7 @@ snk_journal_close(struct snk_journal *j)
 	}
 	if (j->rfd >= 0)
 		close(j->rfd);
+	close(j->lockfd);
 	free(j->rbuf);
 	free(j->wbuf);
 	free(j);

@@ -66,7 +66,8 @@ static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "snk_stats counters must be lock-free
 #define SNK_TXN_MAX		5000
 #define SNK_TXN_AGE_MS		100
 #define SNK_TXN_ATTEMPTS	3
-#define SNK_TXN_TIMEOUT_MS	10000
+#define SNK_TXN_BUDGET_MS	10000	/* all attempts of one batch together */
+#define SNK_TXN_CALL_MIN_MS	100	/* shortest timeout worth a blocking call */
 
 /* Opaque of replayed messages; fresh ones carry their close TSC. */
 static char replay_tag;
@@ -106,6 +107,7 @@ struct snk_kafka {
 	int replay_failed;		/* the last batch (or a fresh result) failed */
 	unsigned int backoff_ms;
 	uint64_t replay_not_before_ms;	/* monotonic ms */
+	uint64_t end_ms;		/* shutdown deadline (monotonic ms), 0 = none */
 	struct weir_config cfg;		/* own copy: metric names for the JSON */
 	char value[SNK_VALUE_MAX];
 };
@@ -551,8 +553,19 @@ txn_error(const char *what, rd_kafka_error_t *e)
  * One attempt: (init,) begin, produce the batch, commit.
  * @return 0 committed, 1 try again (aborted or not started), -1 fatal.
  */
+/* ms until deadline_ms, as a librdkafka timeout (0 when past it) */
 static int
-txn_attempt(struct snk_kafka *k, int timeout_ms)
+txn_left(uint64_t deadline_ms)
+{
+	uint64_t now = mono_ms();
+
+	if (now >= deadline_ms)
+		return 0;
+	return deadline_ms - now > INT32_MAX ? INT32_MAX : (int)(deadline_ms - now);
+}
+
+static int
+txn_attempt(struct snk_kafka *k, uint64_t deadline_ms)
 {
 	struct snk_txn *t = &k->txn;
 	rd_kafka_error_t *e;
@@ -563,7 +576,9 @@ txn_attempt(struct snk_kafka *k, int timeout_ms)
 	int tries;
 
 	if (!t->inited) {
-		e = rd_kafka_init_transactions(k->rk, timeout_ms);
+		if (txn_left(deadline_ms) < SNK_TXN_CALL_MIN_MS)
+			return 1;
+		e = rd_kafka_init_transactions(k->rk, txn_left(deadline_ms));
 		if (e != NULL) {
 			txn_error("init", e);
 			tries = rd_kafka_error_is_fatal(e) ? -1 : 1;
@@ -606,7 +621,9 @@ txn_attempt(struct snk_kafka *k, int timeout_ms)
 		off += (size_t)used;
 	}
 	for (tries = 0; tries < SNK_TXN_ATTEMPTS; tries++) {
-		e = rd_kafka_commit_transaction(k->rk, timeout_ms);
+		if (txn_left(deadline_ms) < SNK_TXN_CALL_MIN_MS)
+			break;
+		e = rd_kafka_commit_transaction(k->rk, txn_left(deadline_ms));
 		if (e == NULL)
 			return 0;
 		txn_error("commit", e);
@@ -623,7 +640,9 @@ txn_attempt(struct snk_kafka *k, int timeout_ms)
 	}
 abort:
 	stat_add(&k->stats.txn_aborts, 1);
-	e = rd_kafka_abort_transaction(k->rk, timeout_ms);
+	/* the abort gets at least a second even past the deadline: it must end the txn */
+	e = rd_kafka_abort_transaction(k->rk, txn_left(deadline_ms) > 1000 ?
+					 txn_left(deadline_ms) : 1000);
 	if (e != NULL) {
 		txn_error("abort", e);
 		tries = rd_kafka_error_is_fatal(e) ? -1 : 1;
@@ -638,8 +657,12 @@ abort:
 
 /* Settle the batch: commit it (delivered) or, after every attempt, spill it. */
 static void
-txn_flush(struct snk_kafka *k, int timeout_ms)
+txn_flush(struct snk_kafka *k, int budget_ms)
 {
+	uint64_t deadline = mono_ms() + (uint64_t)(budget_ms > 0 ? budget_ms : 0);
+
+	if (k->end_ms != 0 && k->end_ms < deadline)
+		deadline = k->end_ms;
 	struct snk_txn *t = &k->txn;
 	uint64_t hz = rte_get_tsc_hz(), now;
 	struct snk_jrec r;
@@ -650,8 +673,16 @@ txn_flush(struct snk_kafka *k, int timeout_ms)
 
 	if (t->n == 0)
 		return;
-	for (attempt = 0; rc > 0 && attempt < SNK_TXN_ATTEMPTS; attempt++)
-		rc = txn_attempt(k, timeout_ms);
+	/*
+	 * Right after a failure, with a journal: spill at once rather than
+	 * block the sink again (the journal's replay probes the broker).
+	 */
+	if (k->jnl != NULL && mono_ms() < k->replay_not_before_ms)
+		rc = 1;
+	else
+		for (attempt = 0; rc > 0 && attempt < SNK_TXN_ATTEMPTS &&
+		     txn_left(deadline) >= SNK_TXN_CALL_MIN_MS; attempt++)
+			rc = txn_attempt(k, deadline);
 	if (rc == 0) {
 		stat_add(&k->stats.txn_commits, 1);
 		stat_add(&k->stats.delivered, t->n);
@@ -783,7 +814,7 @@ snk_kafka_replay(struct snk_kafka *k)
 	if (n > 0)
 		k->replay_failed = 0;	/* a probe that fails sets it again */
 	if (k->txn.on && n > 0) {
-		txn_flush(k, SNK_TXN_TIMEOUT_MS);
+		txn_flush(k, SNK_TXN_BUDGET_MS);
 		snk_journal_commit(k->jnl);
 		k->replay_batch_open = 0;
 	}
@@ -799,7 +830,7 @@ snk_kafka_txn_tick(struct snk_kafka *k, int idle)
 	if (!t->on || t->n == 0)
 		return;
 	if (idle || t->n >= SNK_TXN_MAX || mono_ms() - t->first_ms >= SNK_TXN_AGE_MS)
-		txn_flush(k, SNK_TXN_TIMEOUT_MS);
+		txn_flush(k, SNK_TXN_BUDGET_MS);
 }
 
 uint64_t
@@ -817,8 +848,9 @@ snk_kafka_shutdown(struct snk_kafka *k, int timeout_ms)
 
 	if (k == NULL)
 		return 0;
+	k->end_ms = deadline;
 	if (k->txn.on)
-		txn_flush(k, timeout_ms < SNK_TXN_TIMEOUT_MS ? timeout_ms : SNK_TXN_TIMEOUT_MS);
+		txn_flush(k, SNK_TXN_BUDGET_MS);
 	/* no back-off at the end: one probe now, then as the broker allows */
 	for (;;) {
 		snk_kafka_replay(k);

@@ -331,7 +331,7 @@ class FaultTest(unittest.TestCase):
         s1 = self.finish(p)
         self.check_invariant(s1)
         self.assertEqual(s1["kafka"]["failed"], 0)
-        self.assertEqual(s1["kafka"]["spilled"], 0)
+        self.assertEqual(s1["kafka"]["journal"]["pending"], 0)
         self.assertGreater(s1["kafka"]["transactions"]["committed"], 1)
         self.assertEqual(s1["kafka"]["transactions"]["aborted"], 0)
         msgs = self.consume(len(self.expected_keys), committed=True)

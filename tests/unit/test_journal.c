@@ -317,6 +317,20 @@ test_cap_and_segments(void **state)
 }
 
 static void
+test_one_owner(void **state)
+{
+	struct tdir *t = *state;
+	struct snk_journal *j = jopen(t, CAP_BIG);
+	char err[256];
+
+	assert_null(snk_journal_open(t->path, CAP_BIG, err, sizeof(err)));
+	assert_non_null(strstr(err, "in use"));
+	snk_journal_close(j);
+	j = jopen(t, CAP_BIG);
+	snk_journal_close(j);
+}
+
+static void
 test_bad_open(void **state)
 {
 	char err[256];
@@ -338,6 +352,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_torn_tail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_crc, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cap_and_segments, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_one_owner, setup, teardown),
 		cmocka_unit_test(test_bad_open),
 	};
 
