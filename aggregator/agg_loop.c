@@ -10,6 +10,7 @@
  * single-consumer) and their slots released after the burst.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,6 +92,20 @@ agg_table_of(struct agg_worker *wk, struct agg_table *tabs[2], unsigned int p)
 	return tabs[p];
 }
 
+/* A record the table had no room for: counted, and logged at most once a second. */
+static void
+agg_full(struct agg_worker *wk, uint64_t now)
+{
+	uint64_t n;
+
+	wk->ctr->v[WR_CTR_DROP_DEVICES_FULL]++;
+	n = wr_ratelimit_hit(&wk->full_log, 1, now, rte_get_tsc_hz());
+	if (n != 0)
+		WR_LOG(WARNING, aggregator, "event=devices_full worker=%u dropped=%" PRIu64
+		       " total=%" PRIu64 " hint=\"raise [aggregator] max_devices\"", wk->index, n,
+		       wk->ctr->v[WR_CTR_DROP_DEVICES_FULL]);
+}
+
 static int
 agg_one(struct agg_worker *wk, struct agg_table *tabs[2], unsigned int *cur,
 	const struct wr_record *r, struct agg_stage *stage)
@@ -155,7 +170,7 @@ agg_fold(struct agg_worker *wk, struct agg_table *tabs[2], unsigned int *cur,
 		if (rc == 0 && r->kind == WR_REC_DATA)
 			wk->ctr->v[WR_CTR_REC_FOLDED]++;
 		else if (rc == -ENOSPC)
-			wk->ctr->v[WR_CTR_DROP_DEVICES_FULL]++;
+			agg_full(wk, now);
 		else if (rc < 0)
 			wk->ctr->v[WR_CTR_DROP_REFUSED]++;
 		if (r->kind == WR_REC_FLUSH)

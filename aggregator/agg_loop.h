@@ -14,6 +14,7 @@
 
 #include "agg.h"
 #include "agg_alert.h"
+#include "wr_log.h"
 #include "wr_stats.h"
 
 struct rte_ring;
@@ -72,6 +73,7 @@ struct agg_worker {
 	struct agg_alerts *alerts;
 	struct rte_ring *alerts_out;
 	int64_t alert_slide_ns;
+	struct wr_ratelimit full_log;	/* (worker) devices_full log line */
 };
 
 /** The aggregator lcore body (rte_eal_remote_launch). */

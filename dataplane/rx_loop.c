@@ -19,6 +19,7 @@
  * retired and t < B is late (rx_switch_start / rx_switch_end).
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -39,6 +40,7 @@
 #include "dp.h"
 #include "dp_host.h"
 #include "hdr.h"
+#include "wr_log.h"
 
 #define RX_BURST_MAX	512
 #define RX_STAGE	64	/* records staged per worker before an enqueue */
@@ -83,6 +85,8 @@ struct dp_rx_state {
 	 * a buffer for a whole reassembled frame */
 	struct rte_ip_frag_death_row dr;
 	uint8_t *big;
+	/* overload log lines, at most one a second each */
+	struct wr_ratelimit ring_log, full_log;
 };
 
 static const struct rte_mbuf_dynfield replay_dynfield_desc = {
@@ -118,6 +122,22 @@ rx_idle_advance(struct dp_rx_state *st, int64_t clock)
 		st->w = st->w_at_last_valid + quiet;
 }
 
+/* Records the ring had no room for (live): counted, logged at most once a second. */
+static void
+rx_ring_full(struct dp_rx_state *st, unsigned int w, unsigned int n)
+{
+	struct dp_rx *rx = st->rx;
+	uint64_t k;
+
+	rx->ctr->v[WR_CTR_DROP_RING_FULL] += n;
+	k = wr_ratelimit_hit(&st->ring_log, n, rte_rdtsc(), rte_get_tsc_hz());
+	if (k != 0)
+		WR_LOG(WARNING, dataplane, "event=ring_full worker=%u dropped=%" PRIu64
+		       " total=%" PRIu64 " hint=\"aggregator %u cannot keep up: more [aggregator] "
+		       "workers or a bigger [dataplane] ring_size\"", w, k,
+		       rx->ctr->v[WR_CTR_DROP_RING_FULL], w);
+}
+
 static void
 rx_flush_worker(struct dp_rx_state *st, unsigned int w)
 {
@@ -131,7 +151,7 @@ rx_flush_worker(struct dp_rx_state *st, unsigned int w)
 		if (done == n)
 			break;
 		if (!rx->replay) {
-			rx->ctr->v[WR_CTR_DROP_RING_FULL] += n - done;
+			rx_ring_full(st, w, n - done);
 			break;
 		}
 		/* replay is not a wire: wait for the aggregator instead of dropping */
@@ -201,11 +221,18 @@ rx_inline(struct dp_rx_state *st, const struct wr_record *r)
 			agg_alerts_eval(rx->alerts,
 					atomic_load_explicit(rx->alert_rules, memory_order_acquire),
 					r, rx->slide_ns, rx->alerts_out, rx->ctr);
-	}
-	else if (rc == -ENOSPC)
+	} else if (rc == -ENOSPC) {
+		uint64_t k;
+
 		rx->ctr->v[WR_CTR_DROP_DEVICES_FULL]++;
-	else if (rc < 0)
+		k = wr_ratelimit_hit(&st->full_log, 1, rte_rdtsc(), rte_get_tsc_hz());
+		if (k != 0)
+			WR_LOG(WARNING, dataplane, "event=devices_full dropped=%" PRIu64 " total=%"
+			       PRIu64 " hint=\"raise [aggregator] max_devices\"", k,
+			       rx->ctr->v[WR_CTR_DROP_DEVICES_FULL]);
+	} else if (rc < 0) {
 		rx->ctr->v[WR_CTR_DROP_REFUSED]++;
+	}
 }
 
 /* dp_emit_fn: a valid record from a decoder. */

@@ -88,4 +88,7 @@ fi
 echo "== Kafka faults, spill journal, bounded shutdown (gcc build)"
 WEIR_BUILD=build-gcc python3 -m unittest tests/integration/test_faults.py
 
+echo "== overload: 10x max_devices into a slow broker, bounded memory and logs (gcc build)"
+(cd tests/integration && WEIR_BUILD=../../build-gcc python3 -m unittest test_overload)
+
 echo "== perf harness, smoke mode (no timing asserts)" && perf/run.sh --smoke >/dev/null
