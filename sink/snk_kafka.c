@@ -898,54 +898,52 @@ snk_kafka_shutdown(struct snk_kafka *k, int timeout_ms)
 	return k->jnl != NULL && snk_journal_pending(k->jnl) > 0 ? 1 : 0;
 }
 
+/*
+ * Dead letters and alerts: best effort, one try (a full queue counts it
+ * failed at once: they must never slow the results down), through the side
+ * producer in exactly-once mode.
+ */
+static int
+produce_best_effort(struct snk_kafka *k, rd_kafka_topic_t *rkt, const void *key, size_t klen,
+		    size_t len, int64_t ts_ms, _Atomic uint64_t *failed)
+{
+	rd_kafka_resp_err_t e;
+
+	if (len == 0) {
+		stat_add(failed, 1);
+		return -1;
+	}
+	e = rd_kafka_producev(k->rk_side != NULL ? k->rk_side : k->rk,
+			      RD_KAFKA_V_RKT(rkt),
+			      RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
+			      RD_KAFKA_V_KEY(key, klen),
+			      RD_KAFKA_V_VALUE(k->value, len),
+			      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+			      RD_KAFKA_V_TIMESTAMP(ts_ms),
+			      RD_KAFKA_V_END);
+	if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+		return 0;
+	stat_add(failed, 1);
+	return -1;
+}
+
 int
 snk_kafka_dead_letter(struct snk_kafka *k, const struct wr_dead_letter *dl)
 {
 	char key[64];
 	size_t klen = snk_json_addr(key, sizeof(key), dl);
-	size_t len = snk_json_dead_letter(k->value, sizeof(k->value), dl);
-	rd_kafka_resp_err_t e;
 
-	if (len == 0) {
-		stat_add(&k->stats.dlq_failed, 1);
-		return -1;
-	}
-	e = rd_kafka_producev(k->rk_side != NULL ? k->rk_side : k->rk,
-			      RD_KAFKA_V_RKT(k->rkt_dlq),
-			      RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
-			      RD_KAFKA_V_KEY(key, klen),
-			      RD_KAFKA_V_VALUE(k->value, len),
-			      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-			      RD_KAFKA_V_TIMESTAMP(dl->arrival_ns / 1000000),
-			      RD_KAFKA_V_END);
-	if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
-		return 0;
-	stat_add(&k->stats.dlq_failed, 1);
-	return -1;
+	return produce_best_effort(k, k->rkt_dlq, key, klen,
+				   snk_json_dead_letter(k->value, sizeof(k->value), dl),
+				   dl->arrival_ns / 1000000, &k->stats.dlq_failed);
 }
 
 int
 snk_kafka_alert(struct snk_kafka *k, const struct wr_alert *a)
 {
-	size_t len = snk_json_alert(k->value, sizeof(k->value), a);
-	rd_kafka_resp_err_t e;
-
-	if (len == 0) {
-		stat_add(&k->stats.alerts_failed, 1);
-		return -1;
-	}
-	e = rd_kafka_producev(k->rk_side != NULL ? k->rk_side : k->rk,
-			      RD_KAFKA_V_RKT(k->rkt_alerts),
-			      RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
-			      RD_KAFKA_V_KEY(a->id, a->id_len),
-			      RD_KAFKA_V_VALUE(k->value, len),
-			      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-			      RD_KAFKA_V_TIMESTAMP(a->event_ns / 1000000),
-			      RD_KAFKA_V_END);
-	if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
-		return 0;
-	stat_add(&k->stats.alerts_failed, 1);
-	return -1;
+	return produce_best_effort(k, k->rkt_alerts, a->id, a->id_len,
+				   snk_json_alert(k->value, sizeof(k->value), a),
+				   a->event_ns / 1000000, &k->stats.alerts_failed);
 }
 
 void

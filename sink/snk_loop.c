@@ -33,30 +33,35 @@ rings_empty(struct rte_ring **rings, unsigned int n)
 	return 1;
 }
 
-/* Dead letters go after the results of the same pass: results come first. */
-static unsigned int
-drain_dead_letters(struct snk_loop_arg *a)
+static void
+produce_dead_letter(struct snk_kafka *k, const void *e)
 {
-	struct wr_dead_letter dl;
-	unsigned int n = 0;
-
-	while (a->dlq != NULL && n < SNK_BURST &&
-	       rte_ring_dequeue_elem(a->dlq, &dl, sizeof(dl)) == 0) {
-		snk_kafka_dead_letter(a->kafka, &dl);
-		n++;
-	}
-	return n;
+	snk_kafka_dead_letter(k, e);
 }
 
-static unsigned int
-drain_alerts(struct snk_loop_arg *a)
+static void
+produce_alert(struct snk_kafka *k, const void *e)
 {
-	struct wr_alert al;
+	snk_kafka_alert(k, e);
+}
+
+/*
+ * Dead letters and alerts go after the results of the same pass (results
+ * come first), at most a burst each. @return elements produced.
+ */
+static unsigned int
+drain_side(struct snk_kafka *k, struct rte_ring *r, size_t esize,
+	   void (*produce)(struct snk_kafka *k, const void *e))
+{
+	union {
+		struct wr_dead_letter dl;
+		struct wr_alert al;
+	} e;
 	unsigned int n = 0;
 
-	while (a->alerts != NULL && n < SNK_BURST &&
-	       rte_ring_dequeue_elem(a->alerts, &al, sizeof(al)) == 0) {
-		snk_kafka_alert(a->kafka, &al);
+	while (r != NULL && n < SNK_BURST && esize <= sizeof(e) &&
+	       rte_ring_dequeue_elem(r, &e, (unsigned int)esize) == 0) {
+		produce(k, &e);
 		n++;
 	}
 	return n;
@@ -95,8 +100,9 @@ snk_loop(void *arg)
 						  (const struct wr_result *)(buf + j * esize));
 			got += n;
 		}
-		got += drain_dead_letters(a);
-		got += drain_alerts(a);
+		got += drain_side(a->kafka, a->dlq, sizeof(struct wr_dead_letter),
+				  produce_dead_letter);
+		got += drain_side(a->kafka, a->alerts, sizeof(struct wr_alert), produce_alert);
 		snk_kafka_poll(a->kafka, 0);
 		snk_kafka_txn_tick(a->kafka, got == 0);
 		snk_kafka_replay(a->kafka);

@@ -17,11 +17,14 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from wtest import build_dir  # noqa: E402
+
 WEIR_IP, PEER_IP = "10.99.0.2", "10.99.0.1"
 WEIR_IP6, PEER_IP6 = "fd00:99::2", "fd00:99::1"
 PORT = 9700
@@ -29,15 +32,6 @@ WINDOW_S = 10
 # net_af_packet joins a fanout group with the kernel's defrag flag: a
 # fragmented datagram reaches weir whole, so frames (and mbufs) must hold it
 FRAME = 16384
-
-
-def build_dir():
-    want = os.environ.get("WEIR_BUILD")
-    for d in ([want] if want else ["build-gcc", "build"]):
-        path = d if os.path.isabs(d) else os.path.join(ROOT, d)
-        if os.path.exists(os.path.join(path, "tools", "weir")):
-            return path
-    raise unittest.SkipTest("no build with tools/weir (set WEIR_BUILD)")
 
 
 def sh(*args, check=True, **kw):
@@ -69,7 +63,7 @@ class NetnsTest(unittest.TestCase):
         for tool in ("ip", "ping", "arping", "socat", "kcat"):
             if shutil.which(tool) is None:
                 raise unittest.SkipTest(tool + " is not installed")
-        cls.build = build_dir()
+        cls.build = build_dir("weir")
         cls.tools = os.path.join(cls.build, "tools")
         cls.tmp = tempfile.mkdtemp(prefix="weir-netns-")
         tag = str(os.getpid())

@@ -19,21 +19,14 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from wtest import ROOT, build_dir  # noqa: E402
 S = 1000  # ms
-
-
-def build_dir():
-    want = os.environ.get("WEIR_BUILD")
-    for d in ([want] if want else ["build-gcc", "build"]):
-        path = d if os.path.isabs(d) else os.path.join(ROOT, d)
-        if os.path.exists(os.path.join(path, "tools", "weirctl")):
-            return path
-    raise unittest.SkipTest("no build with tools/weirctl (set WEIR_BUILD)")
 
 
 class WinChangeTest(unittest.TestCase):
