@@ -1700,7 +1700,7 @@ cfg_print_help(FILE *f)
 		type_describe(k, type, sizeof(type));
 		if (k->type == CT_RANGE)
 			def = "none";
-		else if (k->type == CT_PASS)
+		else if (k->type == CT_PASS || def == NULL)
 			def = "-";
 		else if (def[0] == '\0')
 			def = "(empty)";
