@@ -1120,7 +1120,8 @@ key_set(struct weir_config *c, const struct cfg_key *k, const char *v, char *msg
 
 /* [alert] NAME = "metric OP value [for N]"; "off" (or empty) removes the rule. */
 static int
-set_alert(struct weir_config *c, const char *name, const char *v, char *msg, size_t msglen)
+set_alert(struct weir_config *c, const char *name, const char *v, const char *origin,
+	  char *msg, size_t msglen)
 {
 	struct wr_alert_rules *a = &c->alerts;
 	struct wr_alert_rule r;
@@ -1136,6 +1137,8 @@ set_alert(struct weir_config *c, const char *name, const char *v, char *msg, siz
 	if (v[0] == '\0' || strcmp(v, "off") == 0) {
 		if (i < a->n) {
 			memmove(&a->r[i], &a->r[i + 1], (a->n - i - 1) * sizeof(a->r[0]));
+			memmove(c->priv.alert_origin[i], c->priv.alert_origin[i + 1],
+				(a->n - i - 1) * sizeof(c->priv.alert_origin[0]));
 			a->n--;
 			a->gen++;
 		}
@@ -1154,6 +1157,7 @@ set_alert(struct weir_config *c, const char *name, const char *v, char *msg, siz
 		a->n++;
 	}
 	a->r[i] = r;
+	snprintf(c->priv.alert_origin[i], sizeof(c->priv.alert_origin[i]), "%s", origin);
 	a->gen++;
 	return 0;
 }
@@ -1206,7 +1210,7 @@ apply(struct weir_config *c, int sec, const char *key, const char *v, const char
 		goto out;
 	}
 	if (sec == SEC_ALERT) {
-		rc = set_alert(c, key, v, msg, sizeof(msg));
+		rc = set_alert(c, key, v, origin, msg, sizeof(msg));
 		goto out;
 	}
 	errf(err, errlen, "%s: unknown key [%s] %s", origin, sec_names[sec], key);
@@ -1232,8 +1236,8 @@ cfg_alerts_resolve(struct weir_config *c, char *err, size_t errlen)
 			if (strcmp(c->metrics[m], r->metric_name) == 0)
 				r->metric = (int)m;
 		if (r->metric < 0) {
-			errf(err, errlen, "[alert] %s: metric '%s' is not one of [input] metrics",
-			     r->name, r->metric_name);
+			errf(err, errlen, "%s: [alert] %s: metric '%s' is not one of [input] "
+			     "metrics", c->priv.alert_origin[i], r->name, r->metric_name);
 			return -1;
 		}
 	}

@@ -106,6 +106,7 @@ struct weir_config {
 			char origin[CFG_ORIGIN_MAX];
 		} ranges[WR_METRICS_MAX];
 		unsigned int n_ranges;
+		char alert_origin[WR_ALERT_RULES_MAX][CFG_ORIGIN_MAX];	/* per alerts.r[] */
 	} priv;
 };
 

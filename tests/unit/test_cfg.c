@@ -890,6 +890,75 @@ test_quoting_comments(void **state)
 	assert_int_equal(c.size_ns, 180LL * 1000000000LL);
 }
 
+/* --- [alert] rules ---------------------------------------------------------- */
+
+static void
+test_alerts(void **state)
+{
+	static const struct {
+		const char *set, *why;
+	} bad[] = {
+		{ "alert.x=temperature => 1", "operator" },
+		{ "alert.x=temperature > warm", "not a finite number" },
+		{ "alert.x=temperature > 1e999", "not a finite number" },
+		{ "alert.x=temperature > 1 for 0", "for N" },
+		{ "alert.x=temperature > 1 for 2 please", "unexpected" },
+		{ "alert.x=> 1", "expected" },
+		{ "alert.x y=temperature > 1", "no spaces" },
+		{ "alert.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa=temperature > 1", "rule name" },
+	};
+	struct weir_config c;
+	char err[ERRLEN], v[128], set[192];
+	char *path;
+	unsigned int i;
+
+	(void)state;
+	cfg_defaults(&c);
+	assert_int_equal(load_text(&c, "[alert]\nhot = temperature > 30\n"
+				   "shaky=vibration>=2.5 for 3\ncold = temperature <= -0.5\n",
+				   &path, err), 0);
+	assert_int_equal(c.alerts.n, 3);
+	assert_int_equal(cfg_validate(&c, err, ERRLEN), 0);
+	assert_int_equal(c.alerts.r[0].metric, 0);		/* temperature */
+	assert_int_equal(c.alerts.r[1].metric, 3);		/* vibration */
+	assert_int_equal(c.alerts.r[1].op, WR_ALERT_GE);
+	assert_int_equal(c.alerts.r[1].for_n, 3);
+	assert_true(c.alerts.r[2].threshold == -0.5);
+	assert_int_equal(cfg_get(&c, "alert.shaky", v, sizeof(v)), 0);
+	assert_string_equal(v, "vibration >= 2.5 for 3");
+	assert_int_equal(cfg_get(&c, "alert.cold", v, sizeof(v)), 0);
+	assert_string_equal(v, "temperature <= -0.5");
+	/* what get shows, set again, means the same */
+	snprintf(set, sizeof(set), "alert.cold=%s", v);
+	assert_int_equal(cfg_set(&c, set, err, ERRLEN), 0);
+	assert_int_equal(c.alerts.n, 3);
+	/* off removes; the others keep their order */
+	assert_int_equal(cfg_set(&c, "alert.hot=off", err, ERRLEN), 0);
+	assert_int_equal(c.alerts.n, 2);
+	assert_string_equal(c.alerts.r[0].name, "shaky");
+	assert_int_equal(cfg_get(&c, "alert.hot", v, sizeof(v)), -1);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(cfg_set(&c, bad[i].set, err, ERRLEN), -1);
+		assert_non_null(strstr(err, "--set"));
+		assert_non_null(strstr(err, "[alert]"));
+		assert_non_null(strstr(err, bad[i].why));
+	}
+	/* an unknown metric is found by validate, naming the file and line */
+	assert_int_equal(load_text(&c, "[alert]\n\nwet = rain > 3\n", &path, err), 0);
+	assert_int_equal(cfg_validate(&c, err, ERRLEN), -1);
+	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, ":3: [alert] wet: metric 'rain'"));
+	free(path);
+	/* at most WR_ALERT_RULES_MAX rules */
+	cfg_defaults(&c);
+	for (i = 0; i < WR_ALERT_RULES_MAX; i++) {
+		snprintf(set, sizeof(set), "alert.r%u=temperature > %u", i, i);
+		assert_int_equal(cfg_set(&c, set, err, ERRLEN), 0);
+	}
+	assert_int_equal(cfg_set(&c, "alert.one_more=temperature > 1", err, ERRLEN), -1);
+	assert_non_null(strstr(err, "more than 16 alert rules"));
+}
+
 /* --- garbage never crashes ---------------------------------------------- */
 
 static void
@@ -1219,6 +1288,7 @@ main(void)
 		cmocka_unit_test(test_list_limits),
 		cmocka_unit_test(test_validate),
 		cmocka_unit_test(test_quoting_comments),
+		cmocka_unit_test(test_alerts),
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_help),
 		cmocka_unit_test(test_example_file),
