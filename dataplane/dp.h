@@ -196,6 +196,7 @@ struct dp_replay {
 	/* (feeder) written by the feeder, read by control after it returns */
 	uint64_t fed;
 	double max_lag_s;		/* worst lag behind the pacing schedule */
+	double schedule_s;		/* when the last frame is due: the plan, no clock */
 	double seconds;
 };
 
