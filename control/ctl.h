@@ -41,6 +41,7 @@ struct ctl_report {
 	double seconds;			/* first packet fed .. last packet processed */
 	double wall_seconds;		/* including the final flush */
 	double max_lag_s;		/* replay: worst lag behind --speed */
+	double schedule_s;		/* replay: when --speed has the last frame due */
 	uint64_t loops;
 	int64_t watermark_ns;
 };

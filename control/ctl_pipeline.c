@@ -679,6 +679,7 @@ ctl_main(struct ctl_options *o)
 	rep.seconds = t1 - t0;
 	rep.wall_seconds = t2 - t0;
 	rep.max_lag_s = feed.max_lag_s;
+	rep.schedule_s = feed.schedule_s;
 	rep.loops = o->replay ? o->loops : 0;
 	rep.watermark_ns = atomic_load(&pl->rx.watermark_ns);
 	if (rep.rx_to_agg != NULL) {

@@ -83,9 +83,10 @@ ctl_summary_write(FILE *f, const struct ctl_report *r)
 		(uint64_t)atomic_load(&r->kafka->alerts_delivered),
 		(uint64_t)atomic_load(&r->kafka->alerts_failed));
 	fprintf(f, "\"throughput\":{\"seconds\":%.6f,\"packets_per_s\":%.1f,"
-		"\"wall_seconds\":%.6f,\"max_lag_s\":%.6f,\"loops\":%" PRIu64 "},",
+		"\"wall_seconds\":%.6f,\"max_lag_s\":%.6f,\"schedule_s\":%.6f,"
+		"\"loops\":%" PRIu64 "},",
 		r->seconds, r->seconds > 0 ? (double)c->v[WR_CTR_PKT_RX] / r->seconds : 0.0,
-		r->wall_seconds, r->max_lag_s, r->loops);
+		r->wall_seconds, r->max_lag_s, r->schedule_s, r->loops);
 	fprintf(f, "\"latency_ns\":{");
 	latency(f, "rx_to_agg", r->rx_to_agg);
 	fputc(',', f);

@@ -250,6 +250,7 @@ struct dp_replay {
 	int zero_copy;			/* mbufs lent the capture memory (else copies) */
 	uint64_t fed;
 	double max_lag_s;		/* worst lag behind the pacing schedule */
+	double schedule_s;		/* when the last frame is due: the plan, no clock */
 	double seconds;
 };
 

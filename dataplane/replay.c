@@ -159,6 +159,8 @@ dp_replay_feed(struct dp_replay *r)
 			"copying each frame into its mbuf");
 	r->fed = 0;
 	r->max_lag_s = 0;
+	r->schedule_s = r->speed_mode == DP_SPEED_MAX || total == 0 ? 0 :
+		due_s(r, total - 1, c->n - 1, (int64_t)(r->loops - 1) * c->span_ns);
 	for (loop = 0; loop < r->loops; loop++) {
 		int64_t shift = (int64_t)loop * c->span_ns;
 		uint64_t i = 0;

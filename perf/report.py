@@ -233,6 +233,18 @@ def main():
             print(f"| device table lookup+update, {int(n):,} devices | {d['ns_per_update']:.1f} |")
         print(f"| agg_devkey_hash | {mbr['devkey_hash_ns']:.1f} |")
         print(f"| hdr_record | {mbr['hdr_record_ns']:.1f} |")
+        snk = mbr.get("sink")
+        if snk is not None:
+            print(f"| sink double (fast / snprintf+strtod) | {snk['double_ns']:.1f} / "
+                  f"{snk['double_plain_ns']:.1f} |")
+            print(f"| sink result JSON ({snk['metrics']} metrics) | {snk['result_json_ns']:.1f} |")
+            k = snk.get("kafka")
+            if k is not None:
+                lat = k["close_to_ack_ns"]
+                print(f"\nSink: {k['results']:,} results in one window close through snk_loop "
+                      f"into the embedded broker: {k['results_per_s']:,.0f} results/s, "
+                      f"close->ack p50 {lat['p50'] / 1e6:.1f} ms p99 {lat['p99'] / 1e6:.1f} ms, "
+                      f"{k['failed']} failed")
     print(f"\nresults: {out}", file=sys.stderr)
     if missing:
         print("perf: missing figures: " + ", ".join(missing), file=sys.stderr)

@@ -157,6 +157,7 @@ weir_run "$WORK/mem-base" "$WORK/mem-base.pcap" --speed max --set aggregator.wor
 log "microbenchmarks"
 "$P/perf-microbench" --snr1 "$WORK/snr1-10k.pcap" --json "$WORK/json-10k.pcap" \
 	--influx "$WORK/influx-10k.pcap" --devices "$DEV,$DEV_BIG" --seconds "$MB_SECONDS" \
+	--kafka-results "$DEV" \
 	>"$WORK/microbench.json" 2>"$WORK/microbench.err"
 
 python3 perf/report.py "$WORK" "$RESULTS" $([ "$SMOKE" = 1 ] && echo --smoke)
