@@ -73,6 +73,28 @@ ceil_rx_loop(void *arg)
 	return 0;
 }
 
+/*
+ * --feed-only: no RX lcore. The main lcore feeds every frame into a ring
+ * sized to hold them all, then receives and frees them in bursts, so that
+ * `valgrind --tool=callgrind --toggle-collect=dp_replay_feed
+ * --toggle-collect=ceil_drain` counts the feeder's and the free path's
+ * instructions per packet without the spinning of two threads sharing
+ * valgrind's one CPU.
+ */
+static __rte_noinline uint64_t
+ceil_drain(uint16_t port, unsigned int burst)
+{
+	struct rte_mbuf *pkts[RX_BURST_MAX];
+	uint64_t total = 0;
+	uint16_t n;
+
+	while ((n = rte_eth_rx_burst(port, 0, pkts, (uint16_t)burst)) != 0) {
+		total += n;
+		rte_pktmbuf_free_bulk(pkts, n);
+	}
+	return total;
+}
+
 /* --lcores map: main + RX pinned on two CPUs we may use, floating on one. */
 static void
 lcores_arg(char *buf, size_t len)
@@ -94,7 +116,8 @@ lcores_arg(char *buf, size_t len)
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: perf-ceiling CAPTURE.pcap [--loop N]\n"
+	fprintf(f, "usage: perf-ceiling CAPTURE.pcap [--loop N] [--feed-only]\n"
+		"--feed-only: no RX lcore; feed all into a ring that holds them, then drain it.\n"
 		"Replays the capture at max speed through weir's feeder and ring ethdev into\n"
 		"an RX lcore that only receives and frees; prints JSON on stdout.\n");
 }
@@ -104,6 +127,7 @@ main(int argc, char **argv)
 {
 	static const struct option lopts[] = {
 		{ "loop", required_argument, NULL, 'L' },
+		{ "feed-only", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -117,6 +141,8 @@ main(int argc, char **argv)
 	char lcores[64], err[512];
 	int opt, port, off;
 	uint64_t loops = 1;
+	int feed_only = 0;
+	unsigned int ring_size = REPLAY_RING, n_mbufs;
 	unsigned int rx_lcore;
 	uint32_t room;
 	double t0, t1;
@@ -125,6 +151,9 @@ main(int argc, char **argv)
 		switch (opt) {
 		case 'L':
 			loops = strtoull(optarg, NULL, 10);
+			break;
+		case 'F':
+			feed_only = 1;
 			break;
 		default:
 			return perf_usage_exit(usage, opt == 'h');
@@ -139,16 +168,28 @@ main(int argc, char **argv)
 	}
 
 	lcores_arg(lcores, sizeof(lcores));
-	if (perf_eal_init(argv[0], "perf-ceiling", "ceil", 64 + cfg.mbufs / 256, lcores) != 0)
+	n_mbufs = cfg.mbufs;
+	if (feed_only) {
+		if (cap.n * loops > (1u << 22)) {
+			fprintf(stderr, "perf-ceiling: --feed-only holds at most %u frames\n",
+				1u << 22);
+			return 2;
+		}
+		ring_size = (unsigned int)rte_align64pow2(cap.n * loops + 1);
+		n_mbufs = (unsigned int)(cap.n * loops);
+	}
+	if (perf_eal_init(argv[0], "perf-ceiling", "ceil",
+			  64 + (uint64_t)n_mbufs * 2 * (RTE_MBUF_DEFAULT_BUF_SIZE + 256) / (1 << 20) +
+			  ring_size / (1 << 16), lcores) != 0)
 		return 1;
 
 	room = RTE_MBUF_DEFAULT_BUF_SIZE;
 	if (cap.max_len + RTE_PKTMBUF_HEADROOM > room)
 		room = RTE_MIN(cap.max_len + RTE_PKTMBUF_HEADROOM, (uint32_t)UINT16_MAX);
-	pool = rte_pktmbuf_pool_create("ceil_mbufs", cfg.mbufs, 256, 0, (uint16_t)room,
+	pool = rte_pktmbuf_pool_create("ceil_mbufs", n_mbufs, 256, 0, (uint16_t)room,
 				       (int)rte_socket_id());
 	off = dp_replay_dynfield_register();
-	ring = rte_ring_create("replay_to_rx", REPLAY_RING, (int)rte_socket_id(),
+	ring = rte_ring_create("replay_to_rx", ring_size, (int)rte_socket_id(),
 			       RING_F_SP_ENQ | RING_F_SC_DEQ);
 	if (pool == NULL || off < 0 || ring == NULL) {
 		fprintf(stderr, "perf-ceiling: setup: %s\n", rte_strerror(rte_errno));
@@ -179,10 +220,15 @@ main(int argc, char **argv)
 		.quit = &quit,
 	};
 	t0 = perf_mono_s();
-	rte_eal_remote_launch(ceil_rx_loop, &rx, rx_lcore);
-	dp_replay_feed(&feed);
-	atomic_store_explicit(&rx.input_done, 1, memory_order_release);
-	rte_eal_mp_wait_lcore();
+	if (feed_only) {
+		dp_replay_feed(&feed);
+		rx.packets = ceil_drain(rx.port, rx.burst);
+	} else {
+		rte_eal_remote_launch(ceil_rx_loop, &rx, rx_lcore);
+		dp_replay_feed(&feed);
+		atomic_store_explicit(&rx.input_done, 1, memory_order_release);
+		rte_eal_mp_wait_lcore();
+	}
 	t1 = perf_mono_s();
 
 	printf("{\"tool\":\"perf-ceiling\",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
