@@ -123,12 +123,13 @@ class SecurityTest(unittest.TestCase):
         return subprocess.run([self.tool("weirctl"), "-s", sock] + list(args),
                               capture_output=True, text=True, timeout=20)
 
-    def start_paced(self, conf, *extra):
-        """weir replay at 1x (about 6 s) in the background; returns (proc, err path)."""
+    def start_paced(self, conf, *extra, loops=1):
+        """weir replay at 1x (6 s a loop) in the background; returns (proc, err path)."""
         errpath = os.path.join(self.tmp, "weir-%d.err" % time.monotonic_ns())
         err = open(errpath, "w")
         p = subprocess.Popen([self.tool("weir"), "replay", self.cap, "-c", conf, "--speed",
-                              "1x", "--set", "window.size=2s", "--set", "window.slide=2s"]
+                              "1x", "--loop", str(loops), "--set", "window.size=2s",
+                              "--set", "window.slide=2s"]
                              + list(extra), stdout=subprocess.PIPE, stderr=err, text=True)
         err.close()
         return p, errpath
@@ -164,7 +165,8 @@ class SecurityTest(unittest.TestCase):
             "sasl.password = \"%s\"\nssl.key.password = %s\n"
             "[control]\nsocket = %s\nsocket_group = %s\nmetrics_listen = 127.0.0.1:%d\n")
             % (self.bootstrap, SECRET, KEY_SECRET, sock, group.gr_name, port))
-        proc, errpath = self.start_paced(conf)
+        # long enough for every command below even under ASan on a busy host
+        proc, errpath = self.start_paced(conf, loops=5)
         try:
             self.wait_socket(proc, sock)
             st = os.stat(sock)
@@ -233,6 +235,7 @@ class SecurityTest(unittest.TestCase):
             if ip is not None:
                 with self.assertRaises(OSError):
                     socket.create_connection((ip, port), timeout=2).close()
+            proc.send_signal(signal.SIGTERM)    # done: stop feeding, flush, exit
         finally:
             out, err = self.finish(proc, errpath)
         self.assertEqual(proc.returncode, 0, err)
