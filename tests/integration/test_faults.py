@@ -273,7 +273,14 @@ class FaultTest(unittest.TestCase):
         sets = ["sink.spill_dir=" + spill, "sink.shutdown_timeout_ms=2000"]
         self.broker.fault("down")
         p, sock = self.weir(self.cap, sets, speed="1x")
-        time.sleep(6)
+        # SIGTERM once records flow (start-up time varies with the machine's load)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            st = self.stats(sock) if os.path.exists(sock) else None
+            if st is not None and st["records"]["accepted"] > 1000:
+                break
+            time.sleep(0.2)
+        time.sleep(3)
         t0 = time.time()
         p.send_signal(signal.SIGTERM)
         s1 = self.finish(p, timeout=60)
