@@ -136,6 +136,7 @@ main(int argc, char **argv)
 	struct weir_config cfg;
 	struct ceil_rx rx;
 	struct dp_replay feed;
+	uint64_t mem_mb;
 	struct rte_mempool *pool;
 	struct rte_ring *ring;
 	char lcores[64], err[512];
@@ -178,9 +179,9 @@ main(int argc, char **argv)
 		ring_size = (unsigned int)rte_align64pow2(cap.n * loops + 1);
 		n_mbufs = (unsigned int)(cap.n * loops);
 	}
-	if (perf_eal_init(argv[0], "perf-ceiling", "ceil",
-			  64 + (uint64_t)n_mbufs * 2 * (RTE_MBUF_DEFAULT_BUF_SIZE + 256) / (1 << 20) +
-			  ring_size / (1 << 16), lcores) != 0)
+	mem_mb = 64 + (uint64_t)n_mbufs * 2 * (RTE_MBUF_DEFAULT_BUF_SIZE + 256) / (1 << 20) +
+		 ring_size / (1 << 16);
+	if (perf_eal_init(argv[0], "perf-ceiling", "ceil", mem_mb, lcores) != 0)
 		return 1;
 
 	room = RTE_MBUF_DEFAULT_BUF_SIZE;

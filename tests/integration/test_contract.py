@@ -475,11 +475,22 @@ class TestOutput(ContractCase):
         path = os.path.join(_workdir, topic + ".pcap")
         write_pcap(path, [ev("a", 1, temperature=1), ev("a", 1.2, temperature=2),
                           ev("b", 31, temperature=3)])
+        sock = os.path.join(_workdir, topic + ".sock")
         proc = subprocess.Popen([WEIR, "replay", path, "--speed", "1x", "--set",
                                  "kafka.brokers=" + _broker[1], "--set",
-                                 "topics.aggregated=" + topic],
+                                 "topics.aggregated=" + topic, "--set", "control.socket=" + sock,
+                                 "--set", "control.metrics_listen="],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(2)
+        # SIGTERM once both early records are in (not after a fixed sleep: a
+        # loaded machine may not have started feeding yet), well before the third
+        weirctl = os.path.join(os.path.dirname(WEIR), "weirctl")
+        deadline = time.time() + 60
+        while time.time() < deadline and proc.poll() is None:
+            r = subprocess.run([weirctl, "-s", sock, "--json", "stats"], capture_output=True,
+                               text=True)
+            if r.returncode == 0 and json.loads(r.stdout)["records"]["accepted"] >= 2:
+                break
+            time.sleep(0.1)
         proc.send_signal(signal.SIGTERM)
         try:
             proc.communicate(timeout=30)
