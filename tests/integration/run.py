@@ -257,7 +257,15 @@ def live_run(build, work):
                               "--set", "control.metrics_listen=",
                               "--", "--vdev=net_pcap0,rx_pcap=" + pcap],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(6)
+        # the port reads the whole file at once: stop when all 25000 are in
+        # (polled, not a fixed sleep: a loaded machine starts slowly)
+        deadline = time.time() + 120
+        while time.time() < deadline and p.poll() is None:
+            st = run([os.path.join(build, "tools", "weirctl"), "-s",
+                      os.path.join(work, "live.sock"), "--json", "stats"])
+            if st.returncode == 0 and json.loads(st.stdout)["packets"]["rx"] >= 25000:
+                break
+            time.sleep(0.2)
         p.send_signal(signal.SIGTERM)
         out, err = p.communicate(timeout=120)
         if p.returncode != 0:
