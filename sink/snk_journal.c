@@ -49,10 +49,24 @@ struct snk_journal {
 	uint8_t *wbuf;
 };
 
+/*
+ * CRC32C as rte_hash_crc() computes it (seed ~0, no final xor), fed by
+ * value: records sit at any offset, and rte_hash_crc() itself would load
+ * misaligned words.
+ */
 static inline uint32_t
 jcrc(const uint8_t *p, size_t n)
 {
-	return rte_hash_crc(p, (uint32_t)n, 0xffffffffu);
+	uint32_t crc = 0xffffffffu;
+	uint64_t v;
+
+	for (; n >= 8; p += 8, n -= 8) {
+		memcpy(&v, p, 8);
+		crc = rte_hash_crc_8byte(v, crc);
+	}
+	for (; n > 0; p++, n--)
+		crc = rte_hash_crc_1byte(*p, crc);
+	return crc;
 }
 
 static inline uint32_t
