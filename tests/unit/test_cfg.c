@@ -916,7 +916,7 @@ test_alerts(void **state)
 	cfg_defaults(&c);
 	assert_int_equal(load_text(&c, "[alert]\nhot = temperature > 30\n"
 				   "shaky=vibration>=2.5 for 3\ncold = temperature <= -0.5\n",
-				   &path, err), 0);
+				   NULL, err), 0);
 	assert_int_equal(c.alerts.n, 3);
 	assert_int_equal(cfg_validate(&c, err, ERRLEN), 0);
 	assert_int_equal(c.alerts.r[0].metric, 0);		/* temperature */
