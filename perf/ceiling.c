@@ -142,6 +142,7 @@ main(int argc, char **argv)
 	int opt, port, off;
 	uint64_t loops = 1;
 	int feed_only = 0;
+	uint64_t mem_mb;
 	unsigned int ring_size = REPLAY_RING, n_mbufs;
 	unsigned int rx_lcore;
 	uint32_t room;
@@ -178,9 +179,9 @@ main(int argc, char **argv)
 		ring_size = (unsigned int)rte_align64pow2(cap.n * loops + 1);
 		n_mbufs = (unsigned int)(cap.n * loops);
 	}
-	if (perf_eal_init(argv[0], "perf-ceiling", "ceil",
-			  64 + (uint64_t)n_mbufs * 2 * (RTE_MBUF_DEFAULT_BUF_SIZE + 256) / (1 << 20) +
-			  ring_size / (1 << 16), lcores) != 0)
+	mem_mb = 64 + (uint64_t)n_mbufs * 2 * (RTE_MBUF_DEFAULT_BUF_SIZE + 256) / (1 << 20) +
+		 ring_size / (1 << 16);
+	if (perf_eal_init(argv[0], "perf-ceiling", "ceil", mem_mb, lcores) != 0)
 		return 1;
 
 	room = RTE_MBUF_DEFAULT_BUF_SIZE;
