@@ -143,7 +143,6 @@ main(int argc, char **argv)
 	int opt, port, off;
 	uint64_t loops = 1;
 	int feed_only = 0;
-	uint64_t mem_mb;
 	unsigned int ring_size = REPLAY_RING, n_mbufs;
 	unsigned int rx_lcore;
 	uint32_t room;
