@@ -45,6 +45,12 @@
 #define RX_BURST_MAX	512
 #define RX_STAGE	64	/* records staged per worker before an enqueue */
 
+static inline uint16_t
+ld_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
 struct dp_rx_state {
 	struct dp_decode_out out;	/* must stay first: emit gets &out */
 	struct dp_rx *rx;
@@ -406,29 +412,28 @@ rx_reassemble(struct dp_rx_state *st, struct rte_mbuf *m, const uint8_t *frame, 
 	struct dp_rx *rx = st->rx;
 	struct rte_mbuf *c, *whole;
 	uint32_t l2 = RTE_ETHER_HDR_LEN, l3, iplen;
-	uint16_t type = rte_be_to_cpu_16(*(const rte_be16_t *)(frame + 12));
+	uint16_t type = ld_be16(frame + 12);
 	uint64_t now = (uint64_t)meta->arrival_ns;
+	const uint8_t *ip;
 	int tags;
 
+	/* byte loads: a frame in capture memory has no alignment */
 	for (tags = 0; tags < 2 && (type == RTE_ETHER_TYPE_VLAN || type == RTE_ETHER_TYPE_QINQ ||
 				    type == RTE_ETHER_TYPE_QINQ1); tags++) {
-		type = rte_be_to_cpu_16(*(const rte_be16_t *)(frame + l2 + 2));
+		type = ld_be16(frame + l2 + 2);
 		l2 += RTE_VLAN_HLEN;
 	}
 	/* dp_pkt_parse checked every length below */
+	ip = frame + l2;
 	if (type == RTE_ETHER_TYPE_IPV4) {
-		const struct rte_ipv4_hdr *ip = (const void *)(frame + l2);
-
-		l3 = rte_ipv4_hdr_len(ip);
-		iplen = rte_be_to_cpu_16(ip->total_length);
+		l3 = (uint32_t)(ip[0] & 0x0f) * 4;
+		iplen = ld_be16(ip + 2);
 	} else if (type == RTE_ETHER_TYPE_IPV6) {
-		const struct rte_ipv6_hdr *ip = (const void *)(frame + l2);
-
 		/* DPDK reassembles a fragment header right after the fixed one */
-		if (ip->proto != IPPROTO_FRAGMENT)
+		if (ip[6] != IPPROTO_FRAGMENT)
 			return -1;
-		l3 = sizeof(*ip) + sizeof(struct rte_ipv6_fragment_ext);
-		iplen = sizeof(*ip) + rte_be_to_cpu_16(ip->payload_len);
+		l3 = sizeof(struct rte_ipv6_hdr) + sizeof(struct rte_ipv6_fragment_ext);
+		iplen = sizeof(struct rte_ipv6_hdr) + ld_be16(ip + 4);
 	} else {
 		return -1;
 	}
