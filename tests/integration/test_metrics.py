@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Metrics and status page, end to end.
 
-A ~20 s weir-gen capture is replayed at --speed 1x into weir-devbroker
+A ~40 s weir-gen capture is replayed at --speed 1x into weir-devbroker
 with the metrics listener on a free loopback port. While it runs:
 - /metrics is scraped in a loop and parsed by python3-prometheus-client's
   text parser (a parser no one here wrote); every counter is monotonic;
@@ -238,7 +238,7 @@ def main():
     pcap = os.path.join(work, "m.pcap")
     r = subprocess.run([os.path.join(build, "tools", "weir-gen"), "-o", pcap, "--seed", "11",
                         "--encoding", "json=2,influx=1,snr1=1", "--devices", "40", "--rate",
-                        "400", "--duration", "20", "--jitter", "2", "--late", "0.02",
+                        "400", "--duration", "40", "--jitter", "2", "--late", "0.02",
                         "--late-by", "30", "--malformed", "0.03", "--ignored", "0.02"],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if r.returncode != 0:
