@@ -502,7 +502,7 @@ static const uint64_t pow5[DEC_POW_MAX + 1] = {
 static inline double
 dec_round(unsigned __int128 q, int sticky, int e2)
 {
-	unsigned int hi = (unsigned int)(q >> 64) != 0;
+	int hi = (q >> 64) != 0;
 	int len = hi ? 128 - __builtin_clzll((uint64_t)(q >> 64)) :
 		  64 - __builtin_clzll((uint64_t)q);
 	uint64_t mant, bits;

@@ -58,6 +58,8 @@ test_fixed(void **state)
 		"9007199254740992", "9007199254740993", "9007199254740995", "9007199254740997",
 		"18014398509481987", "18014398509481989", "9223372036854775807",
 		"9223372036854775808", "18446744073709551615", "9999999999999999999",
+		/* the quotient of 9007199254740992000 / 10^3 is 2^121: high word 2^57 */
+		"9007199254740992.000", "-9007199254740992.000", "9007199254740992000e-3",
 		"10000000000000000000", "99999999999999999999", "1e22", "1e23", "1e27", "1e28",
 		"1e-22", "1e-23", "1e-27", "1e-28", "9999999999999999999e27",
 		"9999999999999999999e-27", "1234567890123456789e-10", "0.1", "0.2", "0.3",
@@ -246,6 +248,40 @@ test_exact(void **state)
 	}
 }
 
+/*
+ * Significands 5^a * 2^b (and one either side): quotients and products
+ * with a single bit set anywhere in 128 bits, which random digits almost
+ * never produce.
+ */
+static void
+test_exact_sparse(void **state)
+{
+	uint64_t p5 = 1;
+	int a, b, x, d;
+
+	(void)state;
+	for (a = 0; a <= 27; a++, p5 *= 5) {
+		for (b = 0; b < 64 && (p5 << b) >> b == p5 &&
+		     (p5 << b) < 10000000000000000000ULL; b++) {
+			for (d = -1; d <= 1; d++) {
+				uint64_t m = (p5 << b) + (uint64_t)(int64_t)d;
+				char tok[64];
+				double v, ref;
+
+				if (m == 0)
+					continue;
+				for (x = -27; x <= 27; x++) {
+					snprintf(tok, sizeof(tok), "%" PRIu64 "e%d", m, x);
+					ref = strtod(tok, NULL);
+					assert_int_equal(dp_decimal_exact(m, x, 0, &v), 0);
+					if (memcmp(&v, &ref, sizeof(v)) != 0)
+						fail_msg("%s: exact %.17g strtod %.17g", tok, v, ref);
+				}
+			}
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -254,6 +290,7 @@ main(void)
 		cmocka_unit_test(test_long),
 		cmocka_unit_test(test_grammar),
 		cmocka_unit_test(test_exact),
+		cmocka_unit_test(test_exact_sparse),
 		cmocka_unit_test(test_random),
 	};
 
