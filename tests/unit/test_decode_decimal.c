@@ -248,6 +248,21 @@ test_exact(void **state)
 	}
 }
 
+static void
+check_exact(uint64_t m, int x)
+{
+	char tok[64];
+	double v, ref;
+
+	if (m == 0)
+		return;
+	snprintf(tok, sizeof(tok), "%" PRIu64 "e%d", m, x);
+	ref = strtod(tok, NULL);
+	assert_int_equal(dp_decimal_exact(m, x, 0, &v), 0);
+	if (memcmp(&v, &ref, sizeof(v)) != 0)
+		fail_msg("%s: exact %.17g strtod %.17g", tok, v, ref);
+}
+
 /*
  * Significands 5^a * 2^b (and one either side): quotients and products
  * with a single bit set anywhere in 128 bits, which random digits almost
@@ -263,21 +278,9 @@ test_exact_sparse(void **state)
 	for (a = 0; a <= 27; a++, p5 *= 5) {
 		for (b = 0; b < 64 && (p5 << b) >> b == p5 &&
 		     (p5 << b) < 10000000000000000000ULL; b++) {
-			for (d = -1; d <= 1; d++) {
-				uint64_t m = (p5 << b) + (uint64_t)(int64_t)d;
-				char tok[64];
-				double v, ref;
-
-				if (m == 0)
-					continue;
-				for (x = -27; x <= 27; x++) {
-					snprintf(tok, sizeof(tok), "%" PRIu64 "e%d", m, x);
-					ref = strtod(tok, NULL);
-					assert_int_equal(dp_decimal_exact(m, x, 0, &v), 0);
-					if (memcmp(&v, &ref, sizeof(v)) != 0)
-						fail_msg("%s: exact %.17g strtod %.17g", tok, v, ref);
-				}
-			}
+			for (d = -1; d <= 1; d++)
+				for (x = -27; x <= 27; x++)
+					check_exact((p5 << b) + (uint64_t)(int64_t)d, x);
 		}
 	}
 }
