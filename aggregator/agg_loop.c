@@ -27,6 +27,14 @@
 
 #define AGG_BURST 64
 
+/* Watermarks of the RX queues this aggregator hears from (agg_merge). */
+struct agg_in_state {
+	unsigned int n;			/* inputs */
+	unsigned int flushed;		/* inputs that sent FLUSH */
+	int64_t min;			/* the least: what the table is told */
+	int64_t wm[AGG_IN_MAX];		/* last watermark of each input */
+};
+
 int
 agg_stage_init(struct agg_stage *s, struct rte_ring *out, size_t res_size)
 {
@@ -143,12 +151,45 @@ agg_one(struct agg_worker *wk, struct agg_table *tabs[2], unsigned int *cur,
 }
 
 /*
- * Fold cnt records laid out stride bytes apart (in the ring's memory).
+ * Several RX queues: the watermark a record carries is its queue's; the
+ * table is told the least over the queues still sending, so a window
+ * closes only when no queue can still send records for it. A FLUSH from
+ * one queue ends that queue (it becomes a TICK); the last one ends all.
+ * Rewrites the record in place (the ring slot is ours until finish).
+ */
+static void
+agg_merge(struct agg_in_state *is, unsigned int src, struct wr_record *r)
+{
+	int64_t old = is->wm[src], m;
+	unsigned int s;
+
+	if (r->kind == WR_REC_FLUSH) {
+		is->wm[src] = INT64_MAX;
+		if (++is->flushed < is->n)
+			r->kind = WR_REC_TICK;
+	} else if (r->watermark_ns > old) {
+		is->wm[src] = r->watermark_ns;
+	}
+	/* watermarks only rise: the least moves only when its holder did */
+	if (is->wm[src] != old && old == is->min) {
+		m = INT64_MAX;
+		for (s = 0; s < is->n; s++)
+			if (is->wm[s] < m)
+				m = is->wm[s];
+		is->min = m;
+	}
+	r->watermark_ns = is->min;
+}
+
+/*
+ * Fold cnt records laid out stride bytes apart (in the ring's memory) that
+ * came from RX queue src.
  * @return 1 when a FLUSH record ended the input, else 0.
  */
 static int
 agg_fold(struct agg_worker *wk, struct agg_table *tabs[2], unsigned int *cur,
-	 const uint8_t *recs, unsigned int cnt, struct agg_stage *stage, uint64_t now)
+	 uint8_t *recs, unsigned int cnt, struct agg_stage *stage, uint64_t now,
+	 struct agg_in_state *is, unsigned int src)
 {
 	const double ns_per_tsc = 1e9 / (double)rte_get_tsc_hz();
 	const size_t stride = wk->rec_size;
@@ -156,8 +197,10 @@ agg_fold(struct agg_worker *wk, struct agg_table *tabs[2], unsigned int *cur,
 	int rc, done = 0;
 
 	for (i = 0; i < cnt; i++) {
-		const struct wr_record *r = (const struct wr_record *)(recs + i * stride);
+		struct wr_record *r = (struct wr_record *)(recs + i * stride);
 
+		if (is->n > 1)
+			agg_merge(is, src, r);
 		if (r->kind == WR_REC_CLOSE) {
 			/* weirctl flush: close everything, keep running */
 			agg_tables_flush(tabs, stage);
@@ -185,16 +228,19 @@ agg_loop(void *arg)
 	struct agg_worker *wk = arg;
 	struct agg_stage stage;
 	struct agg_table *tabs[2] = { wk->table, NULL };
-	unsigned int cur = 0;
+	struct agg_in_state is = { .n = wk->n_in, .min = INT64_MIN };
+	unsigned int cur = 0, src = 0, s;
 	uint64_t idle_polls = 0, top_seen;
 	int done = 0;
 
+	for (s = 0; s < AGG_IN_MAX; s++)
+		is.wm[s] = INT64_MIN;
 	if (agg_stage_init(&stage, wk->out, wk->res_size) != 0)
 		return -ENOMEM;
 	top_seen = atomic_load_explicit(&wk->top.req, memory_order_acquire);
 	while (!done) {
 		struct rte_ring_zc_data zcd;
-		unsigned int n;
+		unsigned int n = 0;
 		uint64_t now, top_req;
 
 		/* the one control check per poll: a weirctl top request */
@@ -204,9 +250,15 @@ agg_loop(void *arg)
 			agg_top_serve(&wk->top, top_req, tabs[cur]);
 		}
 
-		/* in place: the burst stays in the ring until finish */
-		n = rte_ring_dequeue_zc_burst_elem_start(wk->in, (unsigned int)wk->rec_size,
-							 AGG_BURST, &zcd, NULL);
+		/* in place: the burst stays in the ring until finish; several
+		 * inputs take turns, one burst each */
+		for (s = 0; s < wk->n_in && n == 0; s++) {
+			if (++src >= wk->n_in)
+				src = 0;
+			n = rte_ring_dequeue_zc_burst_elem_start(wk->in[src],
+								 (unsigned int)wk->rec_size,
+								 AGG_BURST, &zcd, NULL);
+		}
 		if (n == 0) {
 			wk->ctr->v[WR_CTR_POLLS_IDLE]++;
 			if (atomic_load_explicit(wk->quit, memory_order_acquire))
@@ -222,10 +274,11 @@ agg_loop(void *arg)
 		wk->ctr->v[WR_CTR_POLLS_BUSY]++;
 		now = rte_rdtsc();
 		/* the burst may wrap the ring: two runs */
-		done = agg_fold(wk, tabs, &cur, zcd.ptr1, zcd.n1, &stage, now);
+		done = agg_fold(wk, tabs, &cur, zcd.ptr1, zcd.n1, &stage, now, &is, src);
 		if (n > zcd.n1)
-			done |= agg_fold(wk, tabs, &cur, zcd.ptr2, n - zcd.n1, &stage, now);
-		rte_ring_dequeue_zc_elem_finish(wk->in, n);
+			done |= agg_fold(wk, tabs, &cur, zcd.ptr2, n - zcd.n1, &stage, now, &is,
+					 src);
+		rte_ring_dequeue_zc_elem_finish(wk->in[src], n);
 		agg_stage_flush(&stage);
 		n = agg_table_devices(tabs[cur]);
 		if (tabs[cur ^ 1u] != NULL)

@@ -45,11 +45,18 @@ void agg_stage_free(struct agg_stage *s);
  */
 #define AGG_REC_RETIRE	1
 
+#define AGG_IN_MAX	16	/* = CFG_RX_QUEUES_MAX */
+
 struct agg_worker {
 	/* (ro) */
 	unsigned int index;
 	struct agg_table *table;
-	struct rte_ring *in;		/* rx_to_agg, SC: this lcore */
+	/* rx_to_agg, one per RX lcore (queue), SP: that RX lcore, SC: this one.
+	 * With several, a window closes once every queue's watermark passed it
+	 * (the least of the last watermark each sent; one that sent FLUSH no
+	 * longer counts), and the input ends at the last FLUSH. */
+	struct rte_ring *in[AGG_IN_MAX];
+	unsigned int n_in;
 	struct rte_ring *out;		/* agg_to_sink, SP: this lcore */
 	size_t rec_size;
 	size_t res_size;

@@ -206,6 +206,14 @@ static const struct cfg_key cfg_keys[] = {
 	  .help = "Devices each aggregator lcore keeps alert state for ([alert] "
 		  "rules: runs of hits, last alert); a device gets an entry at its "
 		  "first hit. Hits of further devices are counted alerts_dropped." },
+	{ SEC_DATAPLANE, "rx_queues", CT_UINT, "1", AT(rx_queues), .min = 1,
+	  .max = CFG_RX_QUEUES_MAX,
+	  .help = "RX queues of the port, one RX lcore each; the NIC spreads "
+		  "datagrams over them by RSS on the UDP 4-tuple (fragments on "
+		  "the address pair), replay does the same in software. Each "
+		  "queue keeps its own watermark; an aggregator closes a window "
+		  "once every queue's watermark passed it. Needs [aggregator] "
+		  "workers >= 1." },
 	{ SEC_DATAPLANE, "burst", CT_UINT, "32", AT(burst), .min = 1, .max = 512,
 	  .help = "Packets per rx burst." },
 	{ SEC_DATAPLANE, "ring_size", CT_UINT, "16384", AT(ring_size),
@@ -1552,6 +1560,13 @@ cfg_validate(const struct weir_config *c, char *err, size_t errlen)
 	}
 	if (cfg_alerts_resolve((struct weir_config *)c, err, errlen) != 0)
 		return -1;
+	if (c->rx_queues > 1 && c->workers == 0) {
+		errf(err, errlen, "[dataplane] rx_queues %u (%s) needs [aggregator] workers >= 1 "
+		     "(%s: 0 aggregates on the one RX lcore)", c->rx_queues,
+		     origin_of(c, SEC_DATAPLANE, "rx_queues"),
+		     origin_of(c, SEC_AGGREGATOR, "workers"));
+		return -1;
+	}
 	if (c->brokers[0] == '\0') {
 		errf(err, errlen, "%s: [kafka] brokers: is empty (use embedded or host:port)",
 		     origin_of(c, SEC_KAFKA, "brokers"));

@@ -21,6 +21,7 @@
 #define CFG_STR_MAX		256	/* topic names, brokers */
 #define CFG_PASS_MAX		64	/* [kafka] passthrough properties */
 #define CFG_EAL_MAX		1024	/* [eal] args */
+#define CFG_RX_QUEUES_MAX	16	/* [dataplane] rx_queues */
 #define CFG_KEYS_MAX		64	/* private: fixed keys in cfg.c's table */
 #define CFG_ORIGIN_MAX		160	/* private: "FILE:LINE", "--set ARG" or "default" */
 
@@ -63,6 +64,7 @@ struct weir_config {
 	unsigned int burst;			/* rx burst size */
 	unsigned int ring_size;			/* rx_to_agg / agg_to_sink ring entries */
 	unsigned int mbufs;			/* mbuf pool size */
+	unsigned int rx_queues;			/* RX queues = RX lcores (RSS) */
 	unsigned int mbuf_size;			/* bytes per mbuf: headroom + data room */
 	unsigned int reassembly_flows;		/* datagrams reassembled at once, 0 = off */
 	int64_t reassembly_timeout_ns;		/* a datagram's fragments must arrive within */

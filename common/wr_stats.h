@@ -29,6 +29,8 @@
 	  "records the aggregator refused as inconsistent (a bug if not 0)") \
 	X(RING_WAITS, "ring_waits", "times the RX lcore waited for ring space (replay)") \
 	X(TICKS, "watermark_ticks", "watermark updates sent to aggregators") \
+	X(WM_RAISED, "watermark_raised", \
+	  "times an RX queue raised its watermark to stay within the skew of the others") \
 	X(REC_FOLDED, "records_folded", "records folded by this aggregator") \
 	X(POLLS_BUSY, "polls_busy", "polls (bursts) that returned work") \
 	X(POLLS_IDLE, "polls_idle", "polls that returned nothing") \

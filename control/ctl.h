@@ -44,6 +44,9 @@ struct ctl_report {
 	double schedule_s;		/* replay: when --speed has the last frame due */
 	uint64_t loops;
 	int64_t watermark_ns;
+	/* per RX queue (NULL: left out): "rx_queues" in the summary */
+	const struct wr_counters *rxq;
+	unsigned int n_rxq;
 };
 
 /** Write the summary JSON (one line) to f. */

@@ -205,11 +205,23 @@ mem_estimate_mb(const struct ctl_options *o, uint32_t max_len)
 
 	b += (uint64_t)c->mbufs * (room + 256);
 	b += (uint64_t)tables * c->ring_size *
-	     (wr_record_size(c->n_metrics) + wr_result_size(c->n_metrics));
+	     ((uint64_t)c->rx_queues * wr_record_size(c->n_metrics) +
+	      wr_result_size(c->n_metrics));
 	/* Device tables (agg_table.c: index, devices, window records, about
 	 * 250 B per device-window) live in the process heap, not in EAL memory. */
 	b += 128ULL << 20;
 	return (b >> 20) + 1;
+}
+
+/*
+ * How far an RX queue's watermark may trail the highest (rx_peer_raise):
+ * a slide or the idle timeout, whichever is longer, so that traffic spread
+ * over queues by RSS is judged as one stream would be.
+ */
+static int64_t
+rx_skew(const struct weir_config *c)
+{
+	return RTE_MAX(c->slide_ns, c->idle_timeout_ns);
 }
 
 static int
@@ -236,10 +248,11 @@ pipeline_setup(struct ctl_pipeline *pl, char *err, size_t errlen)
 		dp_port_set_add(&pl->ports, c->udp_ports[i]);
 	pl->n_workers = c->workers;
 	pl->n_out = c->workers ? c->workers : 1;
-	if (rte_lcore_count() < 2 + pl->n_workers) {
-		snprintf(err, errlen, "need %u lcores (main, RX, %u aggregator%s), EAL gave %u",
-			 2 + pl->n_workers, pl->n_workers, pl->n_workers == 1 ? "" : "s",
-			 rte_lcore_count());
+	pl->n_rx = c->rx_queues;
+	if (rte_lcore_count() < 1 + pl->n_rx + pl->n_workers) {
+		snprintf(err, errlen, "need %u lcores (main, %u RX, %u aggregator%s), EAL gave %u",
+			 1 + pl->n_rx + pl->n_workers, pl->n_rx, pl->n_workers,
+			 pl->n_workers == 1 ? "" : "s", rte_lcore_count());
 		return -1;
 	}
 
@@ -275,16 +288,28 @@ pipeline_setup(struct ctl_pipeline *pl, char *err, size_t errlen)
 				 rte_strerror(rte_errno));
 			return -1;
 		}
-		pl->rx.dynfield_off = rc;
-		pl->replay_ring = rte_ring_create("replay_to_rx", REPLAY_RING, (int)socket,
-						  RING_F_SP_ENQ | RING_F_SC_DEQ);
-		if (pl->replay_ring == NULL) {
-			snprintf(err, errlen, "cannot create the replay ring: %s",
-				 rte_strerror(rte_errno));
-			return -1;
+		pl->rx[0].dynfield_off = rc;
+		for (i = 0; i < pl->n_rx; i++) {
+			snprintf(name, sizeof(name), "replay_to_rx%u", i);
+			pl->replay_rings[i] = rte_ring_create(name, REPLAY_RING, (int)socket,
+							      RING_F_SP_ENQ | RING_F_SC_DEQ);
+			if (pl->replay_rings[i] == NULL) {
+				snprintf(err, errlen, "cannot create the replay ring: %s",
+					 rte_strerror(rte_errno));
+				return -1;
+			}
 		}
-		pl->port_id = rte_eth_from_rings("net_replay", &pl->replay_ring, 1,
-						 &pl->replay_ring, 1, socket);
+		if (pl->n_rx > 1) {
+			/* the queue RSS would pick for each frame, once, before the clock runs */
+			rc = dp_capture_queues(&pl->cap, pl->n_rx, &pl->replay_queue_of);
+			if (rc != 0) {
+				snprintf(err, errlen, "cannot spread the capture over %u "
+					 "queues: %s", pl->n_rx, strerror(-rc));
+				return -1;
+			}
+		}
+		pl->port_id = rte_eth_from_rings("net_replay", pl->replay_rings, pl->n_rx,
+						 pl->replay_rings, pl->n_rx, socket);
 		if (pl->port_id < 0) {
 			snprintf(err, errlen, "cannot create the replay port: %s",
 				 rte_strerror(rte_errno));
@@ -307,22 +332,25 @@ pipeline_setup(struct ctl_pipeline *pl, char *err, size_t errlen)
 			fprintf(stderr, "weir: %u ports found, receiving on port %d only\n",
 				rte_eth_dev_count_avail(), pl->port_id);
 	}
-	rc = dp_port_init((uint16_t)pl->port_id, pl->pool, 1024, err, errlen);
+	rc = dp_port_init((uint16_t)pl->port_id, pl->pool, 1024, (uint16_t)pl->n_rx, err, errlen);
 	if (rc != 0)
 		return -1;
 	if (c->reassembly_flows > 0) {
 		/* up to RTE_LIBRTE_IP_FRAG_MAX_FRAG fragment copies per datagram,
-		 * in a pool of their own: the RX pool is never starved by them */
-		unsigned int n = c->reassembly_flows * RTE_LIBRTE_IP_FRAG_MAX_FRAG + 512;
+		 * in a pool of their own: the RX pool is never starved by them;
+		 * a table per RX queue (RSS keeps a datagram's fragments together) */
+		unsigned int n = pl->n_rx * c->reassembly_flows * RTE_LIBRTE_IP_FRAG_MAX_FRAG + 512;
 		uint32_t flows = rte_align32pow2(c->reassembly_flows);
 
 		pl->frag_pool = rte_pktmbuf_pool_create("weir_frags", n, 64, 0,
 							(uint16_t)room, (int)socket);
-		pl->frag_tbl = pl->frag_pool == NULL ? NULL :
-			       rte_ip_frag_table_create(flows, 16, c->reassembly_flows,
-							(uint64_t)c->reassembly_timeout_ns,
-							(int)socket);
-		if (pl->frag_tbl == NULL) {
+		for (i = 0; i < pl->n_rx && pl->frag_pool != NULL; i++) {
+			pl->frag_tbl[i] = rte_ip_frag_table_create(flows, 16, c->reassembly_flows,
+					(uint64_t)c->reassembly_timeout_ns, (int)socket);
+			if (pl->frag_tbl[i] == NULL)
+				break;
+		}
+		if (pl->frag_pool == NULL || i < pl->n_rx) {
 			snprintf(err, errlen, "[dataplane] reassembly_flows %u: cannot create the "
 				 "reassembly table and its %u mbufs: %s", c->reassembly_flows, n,
 				 rte_strerror(rte_errno));
@@ -345,8 +373,8 @@ pipeline_setup(struct ctl_pipeline *pl, char *err, size_t errlen)
 					   inet_pton(AF_INET, c->address, pl->host.ip4) == 1;
 			pl->host.has_ip6 = c->address6[0] != '\0' &&
 					   inet_pton(AF_INET6, c->address6, pl->host.ip6) == 1;
-			pl->rx.host = &pl->host;
-			pl->rx.host_pool = pl->pool;
+			pl->rx[0].host = &pl->host;
+			pl->rx[0].host_pool = pl->pool;
 			fprintf(stderr, "weir: answering ARP/ND and ping for %s%s%s on port %d "
 				"(MAC " RTE_ETHER_ADDR_PRT_FMT ")\n", c->address,
 				c->address[0] && c->address6[0] ? " and " : "", c->address6,
@@ -354,19 +382,20 @@ pipeline_setup(struct ctl_pipeline *pl, char *err, size_t errlen)
 		}
 	}
 
-	pl->ctr = aligned_alloc(64, sizeof(*pl->ctr) * (1 + pl->n_out));
+	pl->ctr = aligned_alloc(64, sizeof(*pl->ctr) * (pl->n_rx + pl->n_out));
 	if (pl->ctr == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	memset(pl->ctr, 0, sizeof(*pl->ctr) * (1 + pl->n_out));
+	memset(pl->ctr, 0, sizeof(*pl->ctr) * (pl->n_rx + pl->n_out));
 	for (w = 0; w < pl->n_out; w++) {
 		struct agg_cfg ac = {
 			.socket = (int)socket,
 			.n_metrics = c->n_metrics,
 			.size_ns = c->size_ns,
 			.slide_ns = c->slide_ns,
-			.lateness_ns = c->allowed_lateness_ns,
+			/* several queues: room for windows up to the skew apart */
+			.lateness_ns = c->allowed_lateness_ns + (pl->n_rx > 1 ? rx_skew(c) : 0),
 			.max_devices = c->max_devices,
 			.devices_in_use = &pl->devices_in_use,
 			.devices_limit = c->max_devices,
@@ -393,26 +422,34 @@ pipeline_setup(struct ctl_pipeline *pl, char *err, size_t errlen)
 		}
 		if (pl->n_workers == 0)
 			break;
-		snprintf(name, sizeof(name), "rx_to_agg%u", w);
-		pl->to_agg[w] = rte_ring_create_elem(name, (unsigned int)rec_size, c->ring_size,
-						     (int)socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
-		if (pl->to_agg[w] == NULL) {
-			snprintf(err, errlen, "cannot create %s: %s", name,
-				 rte_strerror(rte_errno));
-			return -1;
-		}
 		pl->workers[w] = (struct agg_worker){
 			.index = w,
 			.table = pl->tables[w],
-			.in = pl->to_agg[w],
+			.n_in = pl->n_rx,
 			.out = pl->to_sink[w],
 			.rec_size = rec_size,
 			.res_size = res_size,
 			.quit = &abort_workers,
 			.producers_done = &pl->producers_done,
-			.ctr = &pl->ctr[1 + w],
+			.ctr = &pl->ctr[pl->n_rx + w],
 			.lat = pl->lat[w],
 		};
+		for (i = 0; i < pl->n_rx; i++) {
+			struct rte_ring **r = &pl->to_agg[i * pl->n_workers + w];
+
+			if (pl->n_rx == 1)
+				snprintf(name, sizeof(name), "rx_to_agg%u", w);
+			else
+				snprintf(name, sizeof(name), "rx%u_to_agg%u", i, w);
+			*r = rte_ring_create_elem(name, (unsigned int)rec_size, c->ring_size,
+						  (int)socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+			if (*r == NULL) {
+				snprintf(err, errlen, "cannot create %s: %s", name,
+					 rte_strerror(rte_errno));
+				return -1;
+			}
+			pl->workers[w].in[i] = *r;
+		}
 	}
 
 	/* alerts: every aggregator (or the RX lcore inline) -> the sink */
@@ -443,48 +480,56 @@ pipeline_setup(struct ctl_pipeline *pl, char *err, size_t errlen)
 
 	/* dead letters: small ring, rate limited on the RX lcore */
 	pl->dlq = rte_ring_create_elem("rx_to_sink_dlq", sizeof(struct wr_dead_letter), 1024,
-				       (int)socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+				       (int)socket, (pl->n_rx == 1 ? RING_F_SP_ENQ : 0) |
+				       RING_F_SC_DEQ);
 	if (pl->dlq == NULL) {
 		snprintf(err, errlen, "cannot create rx_to_sink_dlq: %s", rte_strerror(rte_errno));
 		return -1;
 	}
 
-	pl->rx = (struct dp_rx){
-		.port_id = (uint16_t)pl->port_id,
-		.queue_id = 0,
-		.burst = c->burst,
-		.ports = &pl->ports,
-		.size_ns = c->size_ns,
-		.slide_ns = c->slide_ns,
-		.time_arrival = c->time_mode == CFG_TIME_ARRIVAL,
-		.replay = pl->o->replay,
-		.dynfield_off = pl->rx.dynfield_off,
-		.n_workers = pl->n_workers,
-		.host = pl->rx.host,
-		.host_pool = pl->rx.host_pool,
-		.frag_tbl = pl->frag_tbl,
-		.frag_pool = pl->frag_pool,
-		.to_agg = pl->to_agg,
-		.n_metrics = c->n_metrics,
-		.rec_size = rec_size,
-		.inline_table = pl->n_workers == 0 ? pl->tables[0] : NULL,
-		.inline_out = pl->to_sink[0],
-		.res_size = res_size,
-		.inline_lat = pl->lat[0],
-		.producers_done = &pl->producers_done,
-		.quit = &quit,
-		.input_done = &pl->input_done,
-		.ctr = &pl->ctr[0],
-		.dlq = pl->dlq,
-		.alert_rules = pl->n_workers == 0 ? &pl->alert_rules : NULL,
-		.alerts = pl->n_workers == 0 ? pl->alert_state[0] : NULL,
-		.alerts_out = pl->alerts_ring,
-	};
-	atomic_init(&pl->rx.watermark_ns, INT64_MIN);
-	atomic_init(&pl->rx.tun, &pl->tun[0]);
-	if (dp_rx_init(&pl->rx) != 0) {
-		snprintf(err, errlen, "out of memory for the RX lcore");
-		return -1;
+	for (i = 0; i < pl->n_rx; i++) {
+		struct dp_rx *rx = &pl->rx[i];
+
+		*rx = (struct dp_rx){
+			.port_id = (uint16_t)pl->port_id,
+			.queue_id = (uint16_t)i,
+			.burst = c->burst,
+			.ports = &pl->ports,
+			.size_ns = c->size_ns,
+			.slide_ns = c->slide_ns,
+			.time_arrival = c->time_mode == CFG_TIME_ARRIVAL,
+			.replay = pl->o->replay,
+			.dynfield_off = pl->rx[0].dynfield_off,
+			.n_workers = pl->n_workers,
+			.host = pl->rx[0].host,
+			.host_pool = pl->rx[0].host_pool,
+			.frag_tbl = pl->frag_tbl[i],
+			.frag_pool = pl->frag_pool,
+			.to_agg = &pl->to_agg[i * pl->n_workers],
+			.peers = pl->rx,
+			.n_peers = pl->n_rx,
+			.skew_ns = rx_skew(c),
+			.n_metrics = c->n_metrics,
+			.rec_size = rec_size,
+			.inline_table = pl->n_workers == 0 ? pl->tables[0] : NULL,
+			.inline_out = pl->to_sink[0],
+			.res_size = res_size,
+			.inline_lat = pl->lat[0],
+			.producers_done = &pl->producers_done,
+			.quit = &quit,
+			.input_done = &pl->input_done,
+			.ctr = &pl->ctr[i],
+			.dlq = pl->dlq,
+			.alert_rules = pl->n_workers == 0 ? &pl->alert_rules : NULL,
+			.alerts = pl->n_workers == 0 ? pl->alert_state[0] : NULL,
+			.alerts_out = pl->alerts_ring,
+		};
+		atomic_init(&rx->watermark_ns, INT64_MIN);
+		atomic_init(&rx->tun, &pl->tun[0]);
+		if (dp_rx_init(rx) != 0) {
+			snprintf(err, errlen, "out of memory for the RX lcore");
+			return -1;
+		}
 	}
 
 	pl->sink_arg = (struct snk_loop_arg){
@@ -504,8 +549,8 @@ pipeline_setup(struct ctl_pipeline *pl, char *err, size_t errlen)
 static int
 pipeline_launch(struct ctl_pipeline *pl, char *err, size_t errlen)
 {
-	unsigned int lcore, w = 0;
-	int rx_launched = 0, rc;
+	unsigned int lcore, w = 0, q = 0;
+	int rc;
 
 	rc = pthread_create(&pl->sink_thread, NULL, snk_loop, &pl->sink_arg);
 	if (rc != 0) {
@@ -516,18 +561,17 @@ pipeline_launch(struct ctl_pipeline *pl, char *err, size_t errlen)
 	pl->sink_started = 1;
 	/* aggregators first, so the RX lcore never waits on an unstarted ring */
 	RTE_LCORE_FOREACH_WORKER(lcore) {
-		if (!rx_launched) {
-			rx_launched = 1;
-			continue;	/* the first worker lcore is the RX lcore */
+		if (q < pl->n_rx) {
+			pl->rx_lcore[q++] = lcore;	/* the first worker lcores: RX */
+			continue;
 		}
 		if (w == pl->n_workers)
 			break;
 		pl->agg_lcore[w] = lcore;
 		rte_eal_remote_launch(agg_loop, &pl->workers[w++], lcore);
 	}
-	lcore = rte_get_next_lcore(-1, 1, 0);
-	pl->rx_lcore = lcore;
-	rte_eal_remote_launch(dp_rx_loop, &pl->rx, lcore);
+	for (q = 0; q < pl->n_rx; q++)
+		rte_eal_remote_launch(dp_rx_loop, &pl->rx[q], pl->rx_lcore[q]);
 	return 0;
 }
 
@@ -536,25 +580,30 @@ pipeline_destroy(struct ctl_pipeline *pl)
 {
 	unsigned int w;
 
-	dp_rx_free(&pl->rx);
+	for (w = 0; w < CFG_RX_QUEUES_MAX; w++)
+		dp_rx_free(&pl->rx[w]);
 	if (pl->port_id >= 0)
 		dp_port_stop((uint16_t)pl->port_id);
 	for (w = 0; w < pl->n_out; w++) {
 		agg_table_destroy(pl->tables[w]);
 		agg_table_destroy(pl->next_tables[w]);
 		hdr_destroy(pl->lat[w]);
-		rte_ring_free(pl->to_agg[w]);
 		rte_ring_free(pl->to_sink[w]);
 	}
-	rte_ring_free(pl->replay_ring);
+	for (w = 0; w < CFG_RX_QUEUES_MAX * RTE_MAX_LCORE; w++)
+		rte_ring_free(pl->to_agg[w]);
+	for (w = 0; w < CFG_RX_QUEUES_MAX; w++) {
+		rte_ring_free(pl->replay_rings[w]);
+		if (pl->frag_tbl[w] != NULL)
+			rte_ip_frag_table_destroy(pl->frag_tbl[w]);
+	}
+	free(pl->replay_queue_of);
 	rte_ring_free(pl->dlq);
 	rte_ring_free(pl->alerts_ring);
 	for (w = 0; w < pl->n_rule_versions; w++)
 		free(pl->rule_versions[w]);
 	for (w = 0; w < pl->n_out; w++)
 		agg_alerts_destroy(pl->alert_state[w]);
-	if (pl->frag_tbl != NULL)
-		rte_ip_frag_table_destroy(pl->frag_tbl);
 	rte_mempool_free(pl->frag_pool);
 	rte_mempool_free(pl->pool);
 	snk_kafka_destroy(pl->kafka);
@@ -590,7 +639,8 @@ ctl_main(struct ctl_options *o)
 		fprintf(stderr, "weir replay: %s\n", err);
 		return 2;
 	}
-	eal_argc = eal_args_build(o, 2 + o->cfg.workers, mem_estimate_mb(o, pl->cap.max_len),
+	eal_argc = eal_args_build(o, 1 + o->cfg.rx_queues + o->cfg.workers,
+				  mem_estimate_mb(o, pl->cap.max_len),
 				  eal_argv, eal_store, sizeof(eal_store));
 	if (eal_argc < 0) {
 		fprintf(stderr, "weir: too many EAL arguments\n");
@@ -639,9 +689,11 @@ ctl_main(struct ctl_options *o)
 	if (o->replay) {
 		feed = (struct dp_replay){
 			.cap = &pl->cap,
-			.ring = pl->replay_ring,
+			.rings = pl->replay_rings,
+			.n_rings = pl->n_rx,
+			.queue_of = pl->replay_queue_of,
 			.pool = pl->pool,
-			.dynfield_off = pl->rx.dynfield_off,
+			.dynfield_off = pl->rx[0].dynfield_off,
 			.speed_mode = o->speed_mode,
 			.speed = o->speed,
 			.loops = o->loops,
@@ -669,7 +721,7 @@ ctl_main(struct ctl_options *o)
 	ctl_server_stop(pl);
 
 	memset(&rep, 0, sizeof(rep));
-	for (w = 0; w < 1 + pl->n_out; w++)
+	for (w = 0; w < pl->n_rx + pl->n_out; w++)
 		wr_counters_add(&rep.sum, &pl->ctr[w]);
 	rep.kafka = snk_kafka_stats(pl->kafka);
 	rep.rx_to_agg = hdr_create(HDR_HIGHEST, 3);
@@ -680,8 +732,10 @@ ctl_main(struct ctl_options *o)
 	rep.wall_seconds = t2 - t0;
 	rep.max_lag_s = feed.max_lag_s;
 	rep.schedule_s = feed.schedule_s;
+	rep.rxq = pl->ctr;
+	rep.n_rxq = pl->n_rx;
 	rep.loops = o->replay ? o->loops : 0;
-	rep.watermark_ns = atomic_load(&pl->rx.watermark_ns);
+	rep.watermark_ns = ctl_watermark(pl);
 	if (rep.rx_to_agg != NULL) {
 		if (o->replay)
 			ctl_summary_write(stdout, &rep);

@@ -28,7 +28,7 @@ struct ctl_server;
 struct ctl_pipeline {
 	struct ctl_options *o;
 	struct dp_capture cap;
-	struct dp_tunables tun[2];	/* double buffer published through rx.tun */
+	struct dp_tunables tun[2];	/* double buffer published through rx[q].tun */
 	int64_t lateness_max_ns;	/* largest lateness the window tables fit */
 	struct dp_port_set ports;
 	struct dp_host host;		/* [input] address/address6 responder */
@@ -39,15 +39,17 @@ struct ctl_pipeline {
 	struct wr_alert_rules *rule_versions[CTL_RULE_VERSIONS];
 	unsigned int n_rule_versions;
 	struct agg_alerts *alert_state[RTE_MAX_LCORE];
-	struct rte_ip_frag_tbl *frag_tbl;	/* IP reassembly, NULL = off */
+	struct rte_ip_frag_tbl *frag_tbl[CFG_RX_QUEUES_MAX]; /* IP reassembly, NULL = off */
 	struct rte_mempool *frag_pool;	/* its fragment copies */
 	struct rte_mempool *pool;
-	struct rte_ring *replay_ring;
+	struct rte_ring *replay_rings[CFG_RX_QUEUES_MAX];
+	uint8_t *replay_queue_of;	/* rx_queues > 1: each frame's queue (RSS) */
 	struct rte_ring *dlq;		/* rx_to_sink_dlq: dead letters */
 	int port_id;
 	unsigned int n_workers;		/* aggregator lcores (0 = inline) */
 	unsigned int n_out;		/* agg_to_sink rings */
-	struct rte_ring *to_agg[RTE_MAX_LCORE];
+	/* rx_to_agg of RX queue q to worker w: to_agg[q * n_workers + w] */
+	struct rte_ring *to_agg[CFG_RX_QUEUES_MAX * RTE_MAX_LCORE];
 	struct rte_ring *to_sink[RTE_MAX_LCORE];
 	struct agg_table *tables[RTE_MAX_LCORE];
 	/* weirctl set window (control thread only): the scheme in use, the
@@ -59,12 +61,13 @@ struct ctl_pipeline {
 	int64_t size_new, slide_new, switch_at_ns;
 	uint32_t win_gen;
 	struct agg_worker workers[RTE_MAX_LCORE];
-	struct wr_counters *ctr;	/* [0] = RX, [1 + w] = worker w */
+	struct wr_counters *ctr;	/* [q] = RX queue q, [n_rx + w] = worker w */
 	struct hdr *lat[RTE_MAX_LCORE];
 	_Atomic uint64_t devices_in_use;
 	_Atomic unsigned int producers_done;
 	_Atomic int input_done;
-	struct dp_rx rx;
+	struct dp_rx rx[CFG_RX_QUEUES_MAX];	/* one per RX queue (lcore) */
+	unsigned int n_rx;
 	struct snk_broker *broker;
 	struct snk_kafka *kafka;
 	struct snk_loop_arg sink_arg;
@@ -75,7 +78,7 @@ struct ctl_pipeline {
 	double start_s;			/* CLOCK_MONOTONIC at start */
 	int64_t start_wall_ns;
 	struct ctl_server *server;	/* weirctl socket + metrics listener */
-	unsigned int rx_lcore;		/* lcore ids, set at launch */
+	unsigned int rx_lcore[CFG_RX_QUEUES_MAX];	/* lcore ids, set at launch */
 	unsigned int agg_lcore[RTE_MAX_LCORE];
 	/* control thread only: the previous sample, for rates */
 	struct ctl_stats prev;
@@ -99,6 +102,12 @@ void ctl_server_stop(struct ctl_pipeline *pl);
  * can still remove them at exit. The socket's group stays.
  */
 void ctl_server_handover(struct ctl_pipeline *pl, uid_t uid, gid_t gid);
+
+/**
+ * The pipeline watermark: the least over the RX queues (what aggregators
+ * close windows on); INT64_MIN before any record.
+ */
+int64_t ctl_watermark(const struct ctl_pipeline *pl);
 
 /* [control] user (ctl_user.c) */
 struct ctl_user {

@@ -7,7 +7,7 @@
  *
  * It never touches what an lcore owns: counters and histograms are read
  * (single writer each), tunables are published through the double buffer
- * in pl->tun, flushes through pl->rx.flush_req and `top` through each
+ * in pl->tun, flushes through each pl->rx[q].flush_req and `top` through each
  * table owner's agg_top_req. Nothing here runs on a dataplane lcore.
  */
 #include <errno.h>
@@ -212,7 +212,7 @@ table_role(const struct ctl_pipeline *pl, unsigned int w, char *buf, size_t len)
 static unsigned int
 table_lcore(const struct ctl_pipeline *pl, unsigned int w)
 {
-	return pl->n_workers == 0 ? pl->rx_lcore : pl->agg_lcore[w];
+	return pl->n_workers == 0 ? pl->rx_lcore[0] : pl->agg_lcore[w];
 }
 
 /* scratch = h (minus its baseline when one was taken). */
@@ -324,12 +324,19 @@ cmd_status(struct ctl_server *s)
 		info.driver_name = NULL;
 	out_printf(s, ",\"port\":{\"id\":%d,\"driver\":", pl->port_id);
 	out_str(s, info.driver_name);
-	out_printf(s, ",\"rx_queue\":%u,\"udp_ports\":[", (unsigned int)pl->rx.queue_id);
+	out_printf(s, ",\"rx_queue\":0,\"rx_queues\":%u,\"udp_ports\":[", pl->n_rx);
 	for (i = 0; i < c->n_udp_ports; i++)
 		out_printf(s, "%s%u", i ? "," : "", c->udp_ports[i]);
-	out_printf(s, "]},\"lcores\":[{\"role\":\"main\",\"lcore\":%u,\"thread\":\"weir\"},"
-		   "{\"role\":\"rx\",\"lcore\":%u,\"thread\":null}", rte_get_main_lcore(),
-		   pl->rx_lcore);
+	out_printf(s, "]},\"lcores\":[{\"role\":\"main\",\"lcore\":%u,\"thread\":\"weir\"}",
+		   rte_get_main_lcore());
+	for (w = 0; w < pl->n_rx; w++) {
+		if (pl->n_rx == 1)
+			out_printf(s, ",{\"role\":\"rx\",\"lcore\":%u,\"thread\":null}",
+				   pl->rx_lcore[0]);
+		else
+			out_printf(s, ",{\"role\":\"rx%u\",\"lcore\":%u,\"thread\":null}", w,
+				   pl->rx_lcore[w]);
+	}
 	for (w = 0; w < pl->n_workers; w++)
 		out_printf(s, ",{\"role\":\"agg%u\",\"lcore\":%u,\"thread\":null}", w,
 			   pl->agg_lcore[w]);
@@ -371,7 +378,7 @@ cmd_stats(struct ctl_server *s)
 
 	/* counters fresh, the same nesting as the summary (SPEC §7): reuse its writer */
 	memset(&rep, 0, sizeof(rep));
-	for (i = 0; i < 1 + pl->n_out; i++)
+	for (i = 0; i < pl->n_rx + pl->n_out; i++)
 		wr_counters_add(&rep.sum, &pl->ctr[i]);
 	rep.kafka = snk_kafka_stats(pl->kafka);
 	hdr_reset(s->scratch);
@@ -381,8 +388,10 @@ cmd_stats(struct ctl_server *s)
 	rep.close_to_ack = snk_kafka_latency(pl->kafka);
 	rep.seconds = mono_s() - pl->start_s;
 	rep.wall_seconds = rep.seconds;
+	rep.rxq = pl->ctr;
+	rep.n_rxq = pl->n_rx;
 	rep.loops = pl->o->replay ? pl->o->loops : 0;
-	rep.watermark_ns = atomic_load_explicit(&pl->rx.watermark_ns, memory_order_relaxed);
+	rep.watermark_ns = ctl_watermark(pl);
 	f = open_memstream(&mem, &memlen);
 	if (f == NULL) {
 		out_error(s, "out of memory");
@@ -495,9 +504,9 @@ cmd_windows(struct ctl_server *s)
 {
 	struct ctl_pipeline *pl = s->pl;
 	const struct weir_config *c = &pl->o->cfg;
-	const struct dp_tunables *t = atomic_load_explicit(&pl->rx.tun, memory_order_acquire);
+	const struct dp_tunables *t = atomic_load_explicit(&pl->rx[0].tun, memory_order_acquire);
 	const struct snk_stats *ks = snk_kafka_stats(pl->kafka);
-	int64_t wm = atomic_load_explicit(&pl->rx.watermark_ns, memory_order_relaxed);
+	int64_t wm = ctl_watermark(pl);
 	struct wr_counters sum;
 	struct timespec ts;
 	int64_t wall;
@@ -509,12 +518,12 @@ cmd_windows(struct ctl_server *s)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	wall = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 	memset(&sum, 0, sizeof(sum));
-	for (w = 0; w < 1 + pl->n_out; w++)
+	for (w = 0; w < pl->n_rx + pl->n_out; w++)
 		wr_counters_add(&sum, &pl->ctr[w]);
 	out_printf(s, "{\"ok\":true,\"lcores\":[");
 	for (w = 0; w < pl->n_out; w++) {
 		d = pl->n_workers == 0 ?
-		    atomic_load_explicit(&pl->rx.inline_devices, memory_order_relaxed) :
+		    atomic_load_explicit(&pl->rx[0].inline_devices, memory_order_relaxed) :
 		    atomic_load_explicit(&pl->workers[w].devices, memory_order_relaxed);
 		devices += d;
 		table_role(pl, w, role, sizeof(role));
@@ -578,7 +587,7 @@ cmd_top(struct ctl_server *s, unsigned int n)
 	}
 	/* ask every table owner at once, then collect */
 	for (w = 0; w < pl->n_out; w++) {
-		struct agg_top_req *q = pl->n_workers ? &pl->workers[w].top : &pl->rx.top;
+		struct agg_top_req *q = pl->n_workers ? &pl->workers[w].top : &pl->rx[0].top;
 
 		got[w] = 0;
 		if (s->top_buf[w] == NULL)
@@ -592,7 +601,8 @@ cmd_top(struct ctl_server *s, unsigned int n)
 	t0 = mono_s();
 	while (answered < pl->n_out && mono_s() - t0 < WAIT_ACK_S) {
 		for (w = 0; w < pl->n_out; w++) {
-			struct agg_top_req *q = pl->n_workers ? &pl->workers[w].top : &pl->rx.top;
+			struct agg_top_req *q = pl->n_workers ? &pl->workers[w].top :
+						  &pl->rx[0].top;
 
 			if (got[w] || s->top_buf[w] == NULL ||
 			    atomic_load_explicit(&q->done, memory_order_acquire) != want[w])
@@ -827,7 +837,7 @@ static void
 cmd_get(struct ctl_server *s, const char *key)
 {
 	const struct weir_config *c = &s->pl->o->cfg;
-	const struct dp_tunables *t = atomic_load_explicit(&s->pl->rx.tun, memory_order_acquire);
+	const struct dp_tunables *t = atomic_load_explicit(&s->pl->rx[0].tun, memory_order_acquire);
 	char v[CFG_EAL_MAX], k[CFG_STR_MAX + 8], lim[32];
 	unsigned int i, shown = 0;
 
@@ -942,10 +952,10 @@ win_reap(struct ctl_pipeline *pl)
 	unsigned int w;
 
 	if (pl->size_new == 0 ||
-	    atomic_load_explicit(&pl->rx.win_done, memory_order_acquire) != pl->win_gen)
+	    atomic_load_explicit(&pl->rx[0].win_done, memory_order_acquire) != pl->win_gen)
 		return;
 	if (pl->n_workers == 0) {
-		if (atomic_load_explicit(&pl->rx.inline_retired, memory_order_acquire) == NULL)
+		if (atomic_load_explicit(&pl->rx[0].inline_retired, memory_order_acquire) == NULL)
 			return;
 	} else {
 		for (w = 0; w < pl->n_workers; w++)
@@ -960,8 +970,8 @@ win_reap(struct ctl_pipeline *pl)
 		if (pl->n_workers != 0)
 			atomic_store_explicit(&pl->workers[w].retired, NULL, memory_order_relaxed);
 	}
-	atomic_store_explicit(&pl->rx.inline_retired, NULL, memory_order_relaxed);
-	atomic_store_explicit(&pl->rx.inline_next, NULL, memory_order_relaxed);
+	atomic_store_explicit(&pl->rx[0].inline_retired, NULL, memory_order_relaxed);
+	atomic_store_explicit(&pl->rx[0].inline_next, NULL, memory_order_relaxed);
 	pl->size_ns = pl->size_new;
 	pl->slide_ns = pl->slide_new;
 	pl->size_new = 0;
@@ -981,7 +991,7 @@ win_abandon(struct ctl_pipeline *pl)
 		agg_table_destroy(pl->next_tables[w]);
 		pl->next_tables[w] = NULL;
 	}
-	atomic_store_explicit(&pl->rx.inline_next, NULL, memory_order_relaxed);
+	atomic_store_explicit(&pl->rx[0].inline_next, NULL, memory_order_relaxed);
 }
 
 /* ,"pending":{...} or null: the change waiting for its boundary */
@@ -1006,12 +1016,34 @@ out_win_pending(struct ctl_server *s)
  * One change at a time; the new tables are created here, before the RX
  * lcore can send them anything; it picks the boundary (dp_switch_boundary).
  */
+/* Publish a tunables snapshot to every RX lcore. */
+static void
+rx_tun_publish(struct ctl_pipeline *pl, struct dp_tunables *t)
+{
+	unsigned int q;
+
+	for (q = 0; q < pl->n_rx; q++)
+		atomic_store_explicit(&pl->rx[q].tun, t, memory_order_release);
+}
+
+/* Every RX lcore took snapshot t (the other buffer is free). */
+static int
+rx_tun_acked(struct ctl_pipeline *pl, const struct dp_tunables *t)
+{
+	unsigned int q;
+
+	for (q = 0; q < pl->n_rx; q++)
+		if (atomic_load_explicit(&pl->rx[q].tun_ack, memory_order_acquire) != t)
+			return 0;
+	return 1;
+}
+
 static void
 cmd_set_window(struct ctl_server *s, const char *key, const char *v)
 {
 	struct ctl_pipeline *pl = s->pl;
 	const struct weir_config *c = &pl->o->cfg;
-	struct dp_tunables *cur = atomic_load_explicit(&pl->rx.tun, memory_order_acquire);
+	struct dp_tunables *cur = atomic_load_explicit(&pl->rx[0].tun, memory_order_acquire);
 	struct dp_tunables *nxt;
 	int64_t size = pl->size_ns, slide = pl->slide_ns, b_ns;
 	char w1[64], w2[64], extra[8], a[32], b[32], d[32], e[32], t[80];
@@ -1020,6 +1052,12 @@ cmd_set_window(struct ctl_server *s, const char *key, const char *v)
 	int n, acked;
 
 	win_reap(pl);
+	if (pl->n_rx > 1) {
+		out_error(s, "%.128s: a live change of the window scheme needs one RX queue "
+			  "([dataplane] rx_queues is %u): change [window] in the configuration "
+			  "and restart", key, pl->n_rx);
+		return;
+	}
 	if (pl->size_new != 0) {
 		fmt_time_ms(pl->switch_at_ns, t, sizeof(t));
 		out_error(s, "busy: change to window %s/%s pending until %s (the last window "
@@ -1085,7 +1123,7 @@ cmd_set_window(struct ctl_server *s, const char *key, const char *v)
 	}
 	/* the other buffer is free once RX acknowledged the current one */
 	t0 = mono_s();
-	while (atomic_load_explicit(&pl->rx.tun_ack, memory_order_acquire) != cur) {
+	while (!rx_tun_acked(pl, cur)) {
 		if (mono_s() - t0 > WAIT_ACK_S) {
 			out_error(s, "busy: the RX lcore has not picked up the previous change "
 				  "yet; try again");
@@ -1099,16 +1137,16 @@ cmd_set_window(struct ctl_server *s, const char *key, const char *v)
 			atomic_store_explicit(&pl->workers[w].next_table, pl->next_tables[w],
 					      memory_order_release);
 	if (pl->n_workers == 0)
-		atomic_store_explicit(&pl->rx.inline_next, pl->next_tables[0],
+		atomic_store_explicit(&pl->rx[0].inline_next, pl->next_tables[0],
 				      memory_order_release);
 	nxt = cur == &pl->tun[0] ? &pl->tun[1] : &pl->tun[0];
 	*nxt = *cur;
 	nxt->win_gen = pl->win_gen + 1;
 	nxt->size_new = size;
 	nxt->slide_new = slide;
-	atomic_store_explicit(&pl->rx.tun, nxt, memory_order_release);
+	rx_tun_publish(pl, nxt);
 	t0 = mono_s();
-	while (!(acked = atomic_load_explicit(&pl->rx.tun_ack, memory_order_acquire) == nxt) &&
+	while (!(acked = rx_tun_acked(pl, nxt)) &&
 	       mono_s() - t0 < WAIT_ACK_S)
 		sleep_ms(1);
 	pl->win_gen++;
@@ -1124,7 +1162,7 @@ cmd_set_window(struct ctl_server *s, const char *key, const char *v)
 			   "finished?)\"}", d, e, a, b);
 		return;
 	}
-	b_ns = atomic_load_explicit(&pl->rx.switch_at_ns, memory_order_relaxed);
+	b_ns = atomic_load_explicit(&pl->rx[0].switch_at_ns, memory_order_relaxed);
 	if (b_ns == INT64_MAX) {
 		out_error(s, "window size %s, slide %s: the RX lcore found no boundary for it", a,
 			  b);
@@ -1147,7 +1185,7 @@ static void
 cmd_set(struct ctl_server *s, const char *key, const char *v)
 {
 	struct ctl_pipeline *pl = s->pl;
-	struct dp_tunables *cur = atomic_load_explicit(&pl->rx.tun, memory_order_acquire);
+	struct dp_tunables *cur = atomic_load_explicit(&pl->rx[0].tun, memory_order_acquire);
 	struct dp_tunables *nxt;
 	char old[128], now[128], cfgv[CFG_EAL_MAX], a[32], b[32];
 	int64_t ns = 0;
@@ -1221,7 +1259,7 @@ cmd_set(struct ctl_server *s, const char *key, const char *v)
 	}
 	/* the other buffer is free once RX acknowledged the current one */
 	t0 = mono_s();
-	while (atomic_load_explicit(&pl->rx.tun_ack, memory_order_acquire) != cur) {
+	while (!rx_tun_acked(pl, cur)) {
 		if (mono_s() - t0 > WAIT_ACK_S) {
 			out_error(s, "busy: the RX lcore has not picked up the previous "
 				  "change yet; "
@@ -1244,10 +1282,10 @@ cmd_set(struct ctl_server *s, const char *key, const char *v)
 		nxt->dcfg.min[m] = lo;
 		nxt->dcfg.max[m] = hi;
 	}
-	atomic_store_explicit(&pl->rx.tun, nxt, memory_order_release);
+	rx_tun_publish(pl, nxt);
 	/* say whether it is in effect: RX takes it at its next burst boundary */
 	t0 = mono_s();
-	while (!(acked = atomic_load_explicit(&pl->rx.tun_ack, memory_order_acquire) == nxt) &&
+	while (!(acked = rx_tun_acked(pl, nxt)) &&
 	       mono_s() - t0 < WAIT_ACK_S)
 		sleep_ms(1);
 	tun_get(s, nxt, key, now, sizeof(now));
@@ -1272,8 +1310,10 @@ rings_empty(const struct ctl_pipeline *pl)
 	unsigned int w;
 
 	for (w = 0; w < pl->n_out; w++)
-		if (rte_ring_count(pl->to_sink[w]) != 0 ||
-		    (pl->n_workers != 0 && rte_ring_count(pl->to_agg[w]) != 0))
+		if (rte_ring_count(pl->to_sink[w]) != 0)
+			return 0;
+	for (w = 0; w < pl->n_rx * pl->n_workers; w++)
+		if (rte_ring_count(pl->to_agg[w]) != 0)
 			return 0;
 	return 1;
 }
@@ -1283,20 +1323,21 @@ cmd_flush(struct ctl_server *s)
 {
 	struct ctl_pipeline *pl = s->pl;
 	const struct snk_stats *ks = snk_kafka_stats(pl->kafka);
-	uint64_t before[RTE_MAX_LCORE + 1], emitted0;
+	uint64_t before[RTE_MAX_LCORE + CFG_RX_QUEUES_MAX], emitted0;
 	unsigned int w, done = 0;
 	double t0;
 
 	emitted0 = atomic_load_explicit(&ks->emitted, memory_order_relaxed);
-	for (w = 0; w < 1 + pl->n_workers; w++)
+	for (w = 0; w < pl->n_rx + pl->n_workers; w++)
 		before[w] = pl->ctr[w].v[WR_CTR_FLUSHES];
-	atomic_fetch_add_explicit(&pl->rx.flush_req, 1, memory_order_release);
+	for (w = 0; w < pl->n_rx; w++)
+		atomic_fetch_add_explicit(&pl->rx[w].flush_req, 1, memory_order_release);
 	/* served: RX sent CLOSE (or flushed inline), every aggregator closed */
 	t0 = mono_s();
 	while (mono_s() - t0 < WAIT_FLUSH_S) {
-		for (done = 0, w = 0; w < 1 + pl->n_workers; w++)
+		for (done = 0, w = 0; w < pl->n_rx + pl->n_workers; w++)
 			done += pl->ctr[w].v[WR_CTR_FLUSHES] != before[w];
-		if (done == 1 + pl->n_workers)
+		if (done == pl->n_rx + pl->n_workers)
 			break;
 		sleep_ms(2);
 	}

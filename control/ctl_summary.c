@@ -87,6 +87,16 @@ ctl_summary_write(FILE *f, const struct ctl_report *r)
 		"\"loops\":%" PRIu64 "},",
 		r->seconds, r->seconds > 0 ? (double)c->v[WR_CTR_PKT_RX] / r->seconds : 0.0,
 		r->wall_seconds, r->max_lag_s, r->schedule_s, r->loops);
+	if (r->rxq != NULL) {
+		/* how RSS spread the traffic, and how often a queue followed the others */
+		fprintf(f, "\"rx_queues\":[");
+		for (i = 0; i < (int)r->n_rxq; i++)
+			fprintf(f, "%s{\"packets\":%" PRIu64 ",\"records\":%" PRIu64 ",\"late\":%"
+				PRIu64 ",\"watermark_raised\":%" PRIu64 "}", i ? "," : "",
+				r->rxq[i].v[WR_CTR_PKT_RX], r->rxq[i].v[WR_CTR_REC_ROUTED],
+				r->rxq[i].v[WR_CTR_REC_LATE], r->rxq[i].v[WR_CTR_WM_RAISED]);
+		fprintf(f, "],");
+	}
 	fprintf(f, "\"latency_ns\":{");
 	latency(f, "rx_to_agg", r->rx_to_agg);
 	fputc(',', f);

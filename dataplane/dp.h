@@ -122,6 +122,12 @@ struct dp_rx {
 	struct rte_ip_frag_tbl *frag_tbl;
 	struct rte_mempool *frag_pool;
 	struct rte_ring **to_agg;	/* rx_to_agg rings, SP (this lcore) / SC (worker) */
+	/* several RX queues: every RX lcore's struct (this one among them),
+	 * read for their watermarks, so that this one never lags the highest
+	 * by more than skew_ns (a quiet queue must not hold windows open) */
+	const struct dp_rx *peers;
+	unsigned int n_peers;
+	int64_t skew_ns;
 	unsigned int n_metrics;
 	size_t rec_size;		/* wr_record_size(n_metrics) */
 	/* workers == 0 only: the inline table and its output ring */
@@ -166,11 +172,23 @@ int dp_rx_init(struct dp_rx *rx);
 void dp_rx_free(struct dp_rx *rx);	/* accepts NULL state */
 
 /**
- * Configure and start port with one RX and one TX queue on pool.
+ * Configure and start port with n_queues RX and TX queue pairs on pool;
+ * with more than one, RSS over the UDP 4-tuple with dp_rss_key (as far as
+ * the port supports it: what it cannot hash is said on stderr).
  * @return 0, or -errno with err filled.
  */
-int dp_port_init(uint16_t port, struct rte_mempool *pool, uint16_t nb_rxd, char *err,
-		 size_t errlen);
+int dp_port_init(uint16_t port, struct rte_mempool *pool, uint16_t nb_rxd, uint16_t n_queues,
+		 char *err, size_t errlen);
+
+/* Software RSS (dp_rss.c): the queue a NIC would pick for a frame. */
+#define DP_RSS_KEY_LEN	40
+extern const uint8_t dp_rss_key[DP_RSS_KEY_LEN];
+
+/** Toeplitz hash of the frame's UDP 4-tuple (IP fragments, other IP: the
+ * address pair; not IP: 0), as the NIC computes it with dp_rss_key. */
+uint32_t dp_rss_hash(const uint8_t *frame, uint32_t len);
+/** The queue of a hash under the default 128-entry redirection table. */
+unsigned int dp_rss_queue(uint32_t hash, unsigned int n_queues);
 void dp_port_stop(uint16_t port);
 
 /**
@@ -231,6 +249,11 @@ struct dp_zc_block {
  */
 int dp_capture_load(const char *path, struct dp_capture *cap, char *err, size_t errlen);
 void dp_capture_free(struct dp_capture *cap);
+/**
+ * The RX queue of every frame of cap (dp_rss_queue), in a malloc'd array
+ * of cap->n bytes at *out. @return 0 or -errno.
+ */
+int dp_capture_queues(const struct dp_capture *cap, unsigned int n_queues, uint8_t **out);
 
 /* Replay pacing. */
 enum dp_speed_mode { DP_SPEED_MAX, DP_SPEED_MULT, DP_SPEED_PPS };
@@ -238,7 +261,10 @@ enum dp_speed_mode { DP_SPEED_MAX, DP_SPEED_MULT, DP_SPEED_PPS };
 struct dp_replay {
 	/* (ro) */
 	const struct dp_capture *cap;
-	struct rte_ring *ring;		/* the ring behind the replay ethdev, SP: feeder */
+	struct rte_ring *const *rings;	/* the rings behind the replay ethdev's RX
+					 * queues, SP: feeder */
+	unsigned int n_rings;
+	const uint8_t *queue_of;	/* n_rings > 1: the ring of each frame */
 	struct rte_mempool *pool;
 	int dynfield_off;
 	enum dp_speed_mode speed_mode;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Ethernet port setup for the RX lcore: one RX queue (and one TX queue,
- * which some PMDs require) on any ethdev: a NIC, a vdev (net_pcap,
+ * Ethernet port setup for the RX lcores: one RX queue per RX lcore (and a
+ * TX queue each, which some PMDs require; the ARP/ping responder answers
+ * on it), RSS across them, on any ethdev: a NIC, a vdev (net_pcap,
  * net_tap, net_af_packet) or the ring-backed replay port; and the EAL
  * cleanup that removes our runtime directory. Main thread, at start and
  * stop.
@@ -20,12 +21,19 @@
 
 #include "dp.h"
 
+/* What weir asks RSS to hash: UDP on the 4-tuple, fragments and other IP on addresses. */
+#define WEIR_RSS_HF	(RTE_ETH_RSS_NONFRAG_IPV4_UDP | RTE_ETH_RSS_NONFRAG_IPV6_UDP | \
+			 RTE_ETH_RSS_FRAG_IPV4 | RTE_ETH_RSS_FRAG_IPV6 | RTE_ETH_RSS_IPV4 | \
+			 RTE_ETH_RSS_IPV6)
+
 int
-dp_port_init(uint16_t port, struct rte_mempool *pool, uint16_t nb_rxd, char *err, size_t errlen)
+dp_port_init(uint16_t port, struct rte_mempool *pool, uint16_t nb_rxd, uint16_t n_queues,
+	     char *err, size_t errlen)
 {
+	static uint8_t key[DP_RSS_KEY_LEN];
 	struct rte_eth_conf conf;
 	struct rte_eth_dev_info info;
-	uint16_t nb_txd = 512;
+	uint16_t nb_txd = 512, q;
 	int rc;
 
 	memset(&conf, 0, sizeof(conf));
@@ -34,18 +42,47 @@ dp_port_init(uint16_t port, struct rte_mempool *pool, uint16_t nb_rxd, char *err
 		snprintf(err, errlen, "port %u: cannot get device info: %s", port, strerror(-rc));
 		return rc;
 	}
-	rc = rte_eth_dev_configure(port, 1, 1, &conf);
+	if (n_queues > info.max_rx_queues || n_queues > info.max_tx_queues) {
+		snprintf(err, errlen, "port %u (%s): [dataplane] rx_queues %u: the port has at "
+			 "most %u RX and %u TX queues", port, info.driver_name, n_queues,
+			 info.max_rx_queues, info.max_tx_queues);
+		return -EINVAL;
+	}
+	if (n_queues > 1) {
+		uint64_t hf = WEIR_RSS_HF & info.flow_type_rss_offloads;
+
+		memcpy(key, dp_rss_key, sizeof(key));
+		conf.rxmode.mq_mode = hf != 0 ? RTE_ETH_MQ_RX_RSS : RTE_ETH_MQ_RX_NONE;
+		conf.rx_adv_conf.rss_conf.rss_hf = hf;
+		if (info.hash_key_size == DP_RSS_KEY_LEN) {
+			conf.rx_adv_conf.rss_conf.rss_key = key;
+			conf.rx_adv_conf.rss_conf.rss_key_len = DP_RSS_KEY_LEN;
+		}
+		if (hf == 0)
+			fprintf(stderr, "weir: port %u (%s) has no RSS: its driver spreads "
+				"packets over the %u queues its own way (AF_PACKET: the kernel's "
+				"flow hash fanout)\n", port, info.driver_name, n_queues);
+		else if ((hf & (RTE_ETH_RSS_NONFRAG_IPV4_UDP | RTE_ETH_RSS_NONFRAG_IPV6_UDP)) !=
+			 (RTE_ETH_RSS_NONFRAG_IPV4_UDP | RTE_ETH_RSS_NONFRAG_IPV6_UDP))
+			fprintf(stderr, "weir: port %u (%s): RSS cannot hash UDP ports, only "
+				"addresses: one sender's datagrams all go to one queue\n", port,
+				info.driver_name);
+	}
+	rc = rte_eth_dev_configure(port, n_queues, n_queues, &conf);
 	if (rc == 0)
 		rc = rte_eth_dev_adjust_nb_rx_tx_desc(port, &nb_rxd, &nb_txd);
-	if (rc == 0)
-		rc = rte_eth_rx_queue_setup(port, 0, nb_rxd, rte_eth_dev_socket_id(port), NULL,
+	for (q = 0; rc == 0 && q < n_queues; q++) {
+		rc = rte_eth_rx_queue_setup(port, q, nb_rxd, rte_eth_dev_socket_id(port), NULL,
 					    pool);
-	if (rc == 0)
-		rc = rte_eth_tx_queue_setup(port, 0, nb_txd, rte_eth_dev_socket_id(port), NULL);
+		if (rc == 0)
+			rc = rte_eth_tx_queue_setup(port, q, nb_txd, rte_eth_dev_socket_id(port),
+						    NULL);
+	}
 	if (rc == 0)
 		rc = rte_eth_dev_start(port);
 	if (rc != 0) {
-		snprintf(err, errlen, "port %u (%s): setup failed: %s", port, info.driver_name,
+		snprintf(err, errlen, "port %u (%s): setup with %u queue%s failed: %s", port,
+			 info.driver_name, n_queues, n_queues == 1 ? "" : "s",
 			 strerror(rc < 0 ? -rc : rc));
 		return rc < 0 ? rc : -rc;
 	}

@@ -141,6 +141,26 @@ frames_attach(const struct dp_replay *r, struct rte_mbuf **m, uint64_t i, unsign
 	return 0;
 }
 
+/* Several RX queues: each frame to the ring RSS picks, in capture order per ring. */
+static void
+feed_spread(const struct dp_replay *r, struct rte_mbuf **m, uint64_t i, unsigned int cnt)
+{
+	struct rte_mbuf *by_q[CFG_RX_QUEUES_MAX][FEED_BURST];
+	unsigned int n[CFG_RX_QUEUES_MAX] = { 0 }, k, q;
+
+	for (k = 0; k < cnt; k++) {
+		q = r->queue_of[i + k];
+		by_q[q][n[q]++] = m[k];
+	}
+	for (q = 0; q < r->n_rings; q++) {
+		unsigned int sent = 0;
+
+		while (sent < n[q])
+			sent += rte_ring_enqueue_burst(r->rings[q], (void **)by_q[q] + sent,
+						       n[q] - sent, NULL);
+	}
+}
+
 int
 dp_replay_feed(struct dp_replay *r)
 {
@@ -211,9 +231,13 @@ dp_replay_feed(struct dp_replay *r)
 				rm->arrival_ns = c->ts_ns[i + k] + shift;
 				rm->shift_ns = shift;
 			}
-			while (sent < cnt)
-				sent += rte_ring_enqueue_burst(r->ring, (void **)m + sent,
-							       cnt - sent, NULL);
+			if (r->n_rings <= 1)
+				while (sent < cnt)
+					sent += rte_ring_enqueue_burst(r->rings[0],
+								       (void **)m + sent,
+								       cnt - sent, NULL);
+			else
+				feed_spread(r, m, i, cnt);
 			i += cnt;
 			g += cnt;
 			r->fed += cnt;

@@ -497,7 +497,7 @@ rx_host(struct dp_rx *rx, const uint8_t *frame, uint32_t len)
 	}
 	r->data_len = (uint16_t)n;
 	r->pkt_len = n;
-	if (rte_eth_tx_burst(rx->port_id, 0, &r, 1) == 1) {
+	if (rte_eth_tx_burst(rx->port_id, rx->queue_id, &r, 1) == 1) {
 		rx->ctr->v[WR_CTR_HOST_REPLIES]++;
 	} else {
 		rte_pktmbuf_free(r);
@@ -746,12 +746,40 @@ rx_control(struct dp_rx_state *st)
 		rx_send_kind(st, WR_REC_CLOSE);
 }
 
+/*
+ * Several RX queues: stay within skew_ns of the highest queue watermark.
+ * Aggregators close a window only when every queue's watermark passed it,
+ * so a queue that sees little traffic would otherwise keep them open.
+ * Raising W only makes this queue judge more records late, with the W its
+ * records carry: still consistent with what the aggregators closed.
+ */
+static inline void
+rx_peer_raise(struct dp_rx_state *st)
+{
+	struct dp_rx *rx = st->rx;
+	int64_t hi = INT64_MIN, v;
+	unsigned int q;
+
+	for (q = 0; q < rx->n_peers; q++) {
+		v = atomic_load_explicit(&rx->peers[q].watermark_ns, memory_order_relaxed);
+		if (v > hi)
+			hi = v;
+	}
+	if (!__builtin_sub_overflow(hi, rx->skew_ns, &v) && v > st->w) {
+		st->w = v;
+		rx->ctr->v[WR_CTR_WM_RAISED]++;
+	}
+}
+
 /* End of burst: push staged records and tell idle workers the new watermark. */
 static void
 rx_burst_end(struct dp_rx_state *st)
 {
 	struct dp_rx *rx = st->rx;
 	unsigned int w, i;
+
+	if (rx->n_peers > 1)
+		rx_peer_raise(st);
 
 	for (i = 0; i < WR_REASON_COUNT; i++) {
 		if (st->out.rejected[i] != 0) {
@@ -900,6 +928,12 @@ dp_rx_loop(void *arg)
 					break;
 				done_seen = atomic_load_explicit(rx->input_done,
 								 memory_order_acquire);
+				/* a quiet queue still follows the others (rx_peer_raise) */
+				if (rx->n_peers > 1 &&
+				    st->burst_tsc - idle_check_tsc > idle_check_every) {
+					idle_check_tsc = st->burst_tsc;
+					rx_burst_end(st);
+				}
 			} else if (st->burst_tsc - idle_check_tsc > idle_check_every) {
 				idle_check_tsc = st->burst_tsc;
 				rx_idle_advance(st, wall_ns());

@@ -197,7 +197,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	port = rte_eth_from_rings("net_replay", &ring, 1, &ring, 1, rte_socket_id());
-	if (port < 0 || dp_port_init((uint16_t)port, pool, 1024, err, sizeof(err)) != 0) {
+	if (port < 0 || dp_port_init((uint16_t)port, pool, 1024, 1, err, sizeof(err)) != 0) {
 		fprintf(stderr, "perf-ceiling: port: %s\n", port < 0 ? "rte_eth_from_rings" : err);
 		return 1;
 	}
@@ -213,7 +213,7 @@ main(int argc, char **argv)
 	}
 	feed = (struct dp_replay){
 		.cap = &cap,
-		.ring = ring,
+		.rings = &ring, .n_rings = 1,
 		.pool = pool,
 		.dynfield_off = off,
 		.speed_mode = DP_SPEED_MAX,

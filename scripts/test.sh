@@ -91,4 +91,7 @@ WEIR_BUILD=build-gcc python3 -m unittest tests/integration/test_faults.py
 echo "== overload: 10x max_devices into a slow broker, bounded memory and logs (gcc build)"
 (cd tests/integration && WEIR_BUILD=../../build-gcc python3 -m unittest test_overload)
 
+echo "== several RX queues: RSS spread vs a Toeplitz model, same results as one queue (gcc)"
+(cd tests/integration && WEIR_BUILD=build-gcc python3 -m unittest test_rxqueues)
+
 echo "== perf harness, smoke mode (no timing asserts)" && perf/run.sh --smoke >/dev/null

@@ -56,6 +56,8 @@ c.write_points(points, time_precision="n")
 
 
 class NetnsTest(unittest.TestCase):
+    QUEUES = 1
+
     @classmethod
     def setUpClass(cls):
         if os.geteuid() != 0:
@@ -110,16 +112,16 @@ class NetnsTest(unittest.TestCase):
             f.write("[input]\naddress = %s\naddress6 = %s\n"
                     "[window]\nsize = %ds\nslide = %ds\nallowed_lateness = 60s\n"
                     "[aggregator]\nmax_devices = 1000\n"
-                    "[dataplane]\nmbufs = 1023\nmbuf_size = %d\n"
+                    "[dataplane]\nmbufs = 1023\nmbuf_size = %d\nrx_queues = %d\n"
                     "[kafka]\nbrokers = %s\n"
                     "[control]\nsocket = %s\nmetrics_listen =\n"
-                    % (WEIR_IP, WEIR_IP6, WINDOW_S, WINDOW_S, FRAME + 128, cls.bootstrap,
-                       cls.sock))
+                    % (WEIR_IP, WEIR_IP6, WINDOW_S, WINDOW_S, FRAME + 128, cls.QUEUES,
+                       cls.bootstrap, cls.sock))
         cls.err = open(os.path.join(cls.tmp, "weir.err"), "w+")
         cls.weir = subprocess.Popen(
             w + [os.path.join(cls.tools, "weir"), "run", "-c", conf, "--",
-                 "--vdev=net_af_packet0,iface=%s,framesz=%d,blocksz=%d"
-                 % (cls.if_w, FRAME, FRAME)],
+                 "--vdev=net_af_packet0,iface=%s,framesz=%d,blocksz=%d,qpairs=%d"
+                 % (cls.if_w, FRAME, FRAME, cls.QUEUES)],
             stdout=subprocess.PIPE, stderr=cls.err, text=True)
         cls.procs.append(cls.weir)
         deadline = time.time() + 30
@@ -227,6 +229,20 @@ class NetnsTest(unittest.TestCase):
         self.assertEqual(summary["packets"]["malformed"], 0, summary)
         self.assertEqual(summary["records"]["accepted"],
                          sum(m["count"] for m in got.values()), summary)
+        queues = [q["packets"] for q in summary["rx_queues"]]
+        self.assertEqual(len(queues), self.QUEUES)
+        self.assertEqual(sum(queues), summary["packets"]["rx"])
+        if self.QUEUES > 1:
+            # two dozen flows (every socat has its own source port) over the
+            # kernel's fanout hash: both queues get some
+            self.assertTrue(all(n > 0 for n in queues), queues)
+
+
+class NetnsTwoQueuesTest(NetnsTest):
+    """The same through two RX queues: AF_PACKET qpairs=2 (a fanout group
+    the kernel spreads by flow hash), one RX lcore each; ARP, ND and echo
+    answered on the queue they came in on."""
+    QUEUES = 2
 
 
 if __name__ == "__main__":

@@ -85,7 +85,7 @@ feed(const struct dp_capture *cap, struct rte_mbuf **m, unsigned int total)
 	static _Atomic int quit;
 	struct dp_replay r = {
 		.cap = cap,
-		.ring = ring,
+		.rings = &ring, .n_rings = 1,
 		.pool = pool,
 		.dynfield_off = dyn_off,
 		.speed_mode = DP_SPEED_MAX,
@@ -230,7 +230,7 @@ test_too_large_copies(void **state)
 	assert_null(cap.zc);
 	unsetenv("WEIR_REPLAY_COPY");
 	r = (struct dp_replay){
-		.cap = &cap, .ring = ring, .pool = pool, .dynfield_off = dyn_off,
+		.cap = &cap, .rings = &ring, .n_rings = 1, .pool = pool, .dynfield_off = dyn_off,
 		.speed_mode = DP_SPEED_MAX, .loops = 1, .quit = &quit,
 	};
 	assert_int_equal(dp_replay_feed(&r), 0);
