@@ -28,25 +28,25 @@ setup build-asan gcc -Db_sanitize=address,undefined -Db_lundef=false
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 
-echo "== unit + fuzz corpora (gcc)"
+echo "== [${SECONDS}s] unit + fuzz corpora (gcc)"
 meson test -C build-gcc --print-errorlogs --num-processes 2
-echo "== unit + fuzz corpora (clang)"
+echo "== [${SECONDS}s] unit + fuzz corpora (clang)"
 meson test -C build-clang --print-errorlogs --num-processes 2
-echo "== unit + fuzz corpora (ASan+UBSan)"
+echo "== [${SECONDS}s] unit + fuzz corpora (ASan+UBSan)"
 meson test -C build-asan --print-errorlogs --num-processes 1 -t 3
 
-echo "== reference model self-test"
+echo "== [${SECONDS}s] reference model self-test"
 python3 -m unittest discover -s tests -p 'test_refmodel.py'
 
-echo "== integration (gcc build)"
+echo "== [${SECONDS}s] integration (gcc build)"
 python3 tests/integration/run.py --build build-gcc
-echo "== integration (ASan+UBSan build, quick set)"
+echo "== [${SECONDS}s] integration (ASan+UBSan build, quick set)"
 python3 tests/integration/run.py --build build-asan --quick
 
-echo "== contract acceptance (hand-built captures vs SPEC, gcc build)"
+echo "== [${SECONDS}s] contract acceptance (hand-built captures vs SPEC, gcc build)"
 WEIR_BUILD=build-gcc python3 -m unittest tests/integration/test_contract.py
 
-echo "== metrics and status page (gcc build)"
+echo "== [${SECONDS}s] metrics and status page (gcc build)"
 if command -v chromium >/dev/null; then
 	python3 tests/integration/test_metrics.py --build build-gcc
 else
@@ -54,22 +54,22 @@ else
 	python3 tests/integration/test_metrics.py --build build-gcc --no-browser
 fi
 
-echo "== weirctl against a running weir (gcc build)"
+echo "== [${SECONDS}s] weirctl against a running weir (gcc build)"
 WEIR_BUILD=build-gcc python3 tests/integration/test_weirctl.py
 
-echo "== weirctl set window: a size/slide change at run time (gcc build)"
+echo "== [${SECONDS}s] weirctl set window: a size/slide change at run time (gcc build)"
 WEIR_BUILD=build-gcc python3 tests/integration/test_winchange.py
 
-echo "== install layout, setup-host.sh --dry-run, weirctl reload (gcc build)"
+echo "== [${SECONDS}s] install layout, setup-host.sh --dry-run, weirctl reload (gcc build)"
 WEIR_BUILD=build-gcc python3 -m unittest tests/integration/test_install.py
 
-echo "== live network: weir run on AF_PACKET in a namespace; ping, arping, real clients (gcc)"
+echo "== [${SECONDS}s] live network: weir run on AF_PACKET in a namespace; ping, arping, real clients (gcc)"
 WEIR_BUILD=build-gcc python3 -m unittest tests/integration/test_netns.py
 
-echo "== security: socket, metrics bind, secrets, user switch, bad config (gcc build)"
+echo "== [${SECONDS}s] security: socket, metrics bind, secrets, user switch, bad config (gcc build)"
 WEIR_BUILD=build-gcc python3 -m unittest tests/integration/test_security.py
 
-echo "== libFuzzer smoke: every target a few seconds (clang, ASan+UBSan)"
+echo "== [${SECONDS}s] libFuzzer smoke: every target a few seconds (clang, ASan+UBSan)"
 if echo 'int LLVMFuzzerTestOneInput(const char *d, long n) { return 0; }' |
 	clang -x c -fsanitize=fuzzer -o /dev/null - 2>/dev/null; then
 	setup build-fuzz clang -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
@@ -85,13 +85,14 @@ if echo 'int LLVMFuzzerTestOneInput(const char *d, long n) { return 0; }' |
 else
 	echo "test: clang's libFuzzer not available: fuzz smoke skipped"
 fi
-echo "== Kafka faults, spill journal, bounded shutdown (gcc build)"
+echo "== [${SECONDS}s] Kafka faults, spill journal, bounded shutdown (gcc build)"
 WEIR_BUILD=build-gcc python3 -m unittest tests/integration/test_faults.py
 
-echo "== overload: 10x max_devices into a slow broker, bounded memory and logs (gcc build)"
+echo "== [${SECONDS}s] overload: 10x max_devices into a slow broker, bounded memory and logs (gcc build)"
 (cd tests/integration && WEIR_BUILD=../../build-gcc python3 -m unittest test_overload)
 
-echo "== several RX queues: RSS spread vs a Toeplitz model, same results as one queue (gcc)"
+echo "== [${SECONDS}s] several RX queues: RSS spread vs a Toeplitz model, same results as one queue (gcc)"
 (cd tests/integration && WEIR_BUILD=build-gcc python3 -m unittest test_rxqueues)
 
-echo "== perf harness, smoke mode (no timing asserts)" && perf/run.sh --smoke >/dev/null
+echo "== [${SECONDS}s] perf harness, smoke mode (no timing asserts)" && perf/run.sh --smoke >/dev/null
+echo "test: all stages passed in ${SECONDS}s"
