@@ -1342,14 +1342,14 @@ cmd_flush(struct ctl_server *s)
 		sleep_ms(2);
 	}
 	/* and the sink took what they closed, so windows.emitted says it */
-	while (done == 1 + pl->n_workers && !rings_empty(pl) && mono_s() - t0 < WAIT_FLUSH_S)
+	while (done == pl->n_rx + pl->n_workers && !rings_empty(pl) && mono_s() - t0 < WAIT_FLUSH_S)
 		sleep_ms(2);
 	out_printf(s, "{\"ok\":true,\"served\":%s,\"ms\":",
-		   done == 1 + pl->n_workers ? "true" : "false");
+		   done == pl->n_rx + pl->n_workers ? "true" : "false");
 	out_num(s, (mono_s() - t0) * 1e3);
 	out_printf(s, ",\"windows_emitted_before\":%" PRIu64 ",\"windows_emitted\":%" PRIu64,
 		   emitted0, (uint64_t)atomic_load_explicit(&ks->emitted, memory_order_relaxed));
-	if (done != 1 + pl->n_workers)
+	if (done != pl->n_rx + pl->n_workers)
 		out_printf(s, ",\"note\":\"requested; not served within %.0f s (input finished "
 			   "or lcores busy)\"", WAIT_FLUSH_S);
 	out_printf(s, "}");

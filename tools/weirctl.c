@@ -482,8 +482,9 @@ show_status(const struct jdoc *d)
 		printf(" (%s)", jstr(d, 0, "capture"));
 	printf("  up %.1f s\n", jnum(d, 0, "uptime_s"));
 	printf("config     %s\n", jstr_or(d, 0, "config_file", "(defaults and --set only)"));
-	printf("port       %.0f (%s), rx queue %.0f, udp ports", jnum(d, 0, "port.id"),
-	       jstr_or(d, 0, "port.driver", "?"), jnum(d, 0, "port.rx_queue"));
+	printf("port       %.0f (%s), rx queues %.0f, udp ports", jnum(d, 0, "port.id"),
+	       jstr_or(d, 0, "port.driver", "?"),
+	       jget(d, 0, "port.rx_queues") >= 0 ? jnum(d, 0, "port.rx_queues") : 1.0);
 	l = jget(d, 0, "port.udp_ports");
 	for (k = l >= 0 ? d->n[l].child : -1; k >= 0; k = d->n[k].next)
 		printf(" %.0f", d->n[k].num);

@@ -22,6 +22,7 @@ import shutil
 import struct
 import subprocess
 import tempfile
+import time
 import unittest
 
 from test_faults import Broker, build_dir
@@ -226,6 +227,48 @@ class RxQueuesTest(unittest.TestCase):
         self.assertGreater(quiet["watermark_raised"], 0)
         self.assertSameWindows(ref_msgs, msgs, "one busy queue")
         self.assertEqual(s["records"], ref["records"])
+
+    def test_weirctl_with_two_queues(self):
+        cap = os.path.join(self.tmp, "paced.pcap")
+        subprocess.run([os.path.join(self.tools, "weir-gen"), "-o", cap, "--devices", "40",
+                        "--rate", "400", "--duration", "8", "--seed", "6", "-q"], check=True)
+        sock = os.path.join(self.tmp, "paced.sock")
+        p = subprocess.Popen([os.path.join(self.tools, "weir"), "replay", cap, "--speed", "1x",
+                              "--set", "dataplane.rx_queues=2", "--set", "aggregator.workers=2",
+                              "--set", "control.socket=" + sock,
+                              "--set", "control.metrics_listen=",
+                              "--set", "kafka.brokers=" + self.broker.addr],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        try:
+            for _ in range(200):
+                if os.path.exists(sock):
+                    break
+                time.sleep(0.05)
+
+            def ctl(*args):
+                return subprocess.run([os.path.join(self.tools, "weirctl"), "-s", sock,
+                                       "--json"] + list(args), stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True, timeout=30)
+            time.sleep(1.5)
+            r = ctl("flush")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertTrue(json.loads(r.stdout)["served"], r.stdout)
+            r = ctl("stats")
+            roles = [l["role"] for l in json.loads(r.stdout)["lcores"]]
+            self.assertEqual(roles[:4], ["rx0", "rx1", "agg0", "agg1"])
+            r = ctl("set", "window.allowed_lateness", "7s")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            r = ctl("get", "window.allowed_lateness")
+            self.assertIn("7s", r.stdout)
+            r = ctl("set", "window.size", "20s")
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn("one RX queue", r.stdout + r.stderr)
+        finally:
+            out, _ = p.communicate(timeout=120)
+        self.assertEqual(p.returncode, 0)
+        s = json.loads(out)
+        self.assertEqual(s["records"]["dropped"], 0)
+        self.assertEqual(sum(q["packets"] for q in s["rx_queues"]), s["packets"]["rx"])
 
     def test_needs_workers(self):
         r = subprocess.run([os.path.join(self.tools, "weir"), "replay", self.cap, "--set",
