@@ -77,12 +77,18 @@ typedef void (*agg_emit_fn)(void *arg, const struct wr_result *res);
 struct agg_table *agg_table_create(const struct agg_cfg *cfg);
 void agg_table_destroy(struct agg_table *t);	/* accepts NULL */
 
+/* agg_table_process: the record joins only windows already closed here. */
+#define AGG_CLOSED	1
+
 /**
  * Handle one record from the rx_to_agg ring:
  *  - every kind: close (emit) each open window whose end <= watermark_ns;
  *  - WR_REC_DATA: fold the record into windows first_k .. floor(time/D);
  *  - WR_REC_FLUSH: close every open window.
- * @return 0, or -ENOSPC when the device table is full or the window pool
+ * @return 0; AGG_CLOSED when every window the record joins is closed
+ *         here although its RX queue judged it on time (several RX queues,
+ *         one ran ahead by more than the skew: the caller counts it dropped);
+ *         or -ENOSPC when the device table is full or the window pool
  *         is exhausted (record dropped: the caller counts it, the table
  *         tells which in agg_table_stats), or -EINVAL for a record the RX lcore
  *         should never send (unknown kind, id_len not 1..64, time < 0,

@@ -31,7 +31,9 @@
 struct agg_in_state {
 	unsigned int n;			/* inputs */
 	unsigned int flushed;		/* inputs that sent FLUSH */
-	int64_t min;			/* the least: what the table is told */
+	int64_t min;			/* the least */
+	int64_t max;			/* the highest seen from a queue still sending */
+	int64_t skew;			/* the table is told max(min, max - skew) */
 	int64_t wm[AGG_IN_MAX];		/* last watermark of each input */
 };
 
@@ -178,7 +180,14 @@ agg_merge(struct agg_in_state *is, unsigned int src, struct wr_record *r)
 				m = is->wm[s];
 		is->min = m;
 	}
-	r->watermark_ns = is->min;
+	if (is->wm[src] != INT64_MAX && is->wm[src] > is->max)
+		is->max = is->wm[src];
+	/* never further behind the leading queue than the skew the tables are
+	 * sized for (RX queues keep to it themselves; a stalled one may not) */
+	if (is->max != INT64_MIN && is->max - is->skew > is->min)
+		r->watermark_ns = is->max - is->skew;
+	else
+		r->watermark_ns = is->min;
 }
 
 /*
@@ -212,6 +221,8 @@ agg_fold(struct agg_worker *wk, struct agg_table *tabs[2], unsigned int *cur,
 		rc = agg_one(wk, tabs, cur, r, stage);
 		if (rc == 0 && r->kind == WR_REC_DATA)
 			wk->ctr->v[WR_CTR_REC_FOLDED]++;
+		else if (rc == AGG_CLOSED)
+			wk->ctr->v[WR_CTR_DROP_SKEW]++;
 		else if (rc == -ENOSPC)
 			agg_full(wk, now);
 		else if (rc < 0)
@@ -228,7 +239,8 @@ agg_loop(void *arg)
 	struct agg_worker *wk = arg;
 	struct agg_stage stage;
 	struct agg_table *tabs[2] = { wk->table, NULL };
-	struct agg_in_state is = { .n = wk->n_in, .min = INT64_MIN };
+	struct agg_in_state is = { .n = wk->n_in, .min = INT64_MIN, .max = INT64_MIN,
+				   .skew = wk->skew_ns };
 	unsigned int cur = 0, src = 0, s;
 	uint64_t idle_polls = 0, top_seen;
 	int done = 0;

@@ -57,6 +57,7 @@ struct agg_worker {
 	 * longer counts), and the input ends at the last FLUSH. */
 	struct rte_ring *in[AGG_IN_MAX];
 	unsigned int n_in;
+	int64_t skew_ns;		/* n_in > 1: the spread of queue watermarks kept */
 	struct rte_ring *out;		/* agg_to_sink, SP: this lcore */
 	size_t rec_size;
 	size_t res_size;

@@ -618,13 +618,16 @@ process_data(struct agg_table *t, const struct wr_record *rec, agg_emit_fn emit,
 	kmin = agg_floor_div(tm - t->size_ns, t->slide_ns) + 1;
 	if (first < kmin)
 		first = kmin;
+	if (first > last)
+		return 0;
 	if (wm >= INT64_MIN + t->size_ns) {
 		kmin = agg_floor_div(wm - t->size_ns, t->slide_ns) + 1;
 		if (first < kmin)
 			first = kmin;
 	}
+	/* with one RX queue the record's own watermark judged it: never here */
 	if (first > last)
-		return 0;
+		return AGG_CLOSED;
 
 	low = span_admit(t, first, last, emit, arg);
 	for (k = first; k < low && k <= last; k++)

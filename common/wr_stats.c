@@ -55,7 +55,7 @@ uint64_t
 wr_counters_dropped(const struct wr_counters *c)
 {
 	return c->v[WR_CTR_DROP_RING_FULL] + c->v[WR_CTR_DROP_DEVICES_FULL] +
-	       c->v[WR_CTR_DROP_REFUSED];
+	       c->v[WR_CTR_DROP_REFUSED] + c->v[WR_CTR_DROP_SKEW];
 }
 
 uint64_t

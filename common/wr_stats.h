@@ -27,6 +27,8 @@
 	X(DROP_DEVICES_FULL, "dropped_devices_full", "records dropped: device table full") \
 	X(DROP_REFUSED, "dropped_refused", \
 	  "records the aggregator refused as inconsistent (a bug if not 0)") \
+	X(DROP_SKEW, "dropped_queue_skew", \
+	  "records dropped: every window they join had closed, another RX queue ran ahead") \
 	X(RING_WAITS, "ring_waits", "times the RX lcore waited for ring space (replay)") \
 	X(TICKS, "watermark_ticks", "watermark updates sent to aggregators") \
 	X(WM_RAISED, "watermark_raised", \

@@ -693,6 +693,7 @@ static const struct {
 	{ WR_CTR_DROP_RING_FULL, "weir_records_dropped_total", "reason", "ring_full" },
 	{ WR_CTR_DROP_DEVICES_FULL, "weir_records_dropped_total", "reason", "devices_full" },
 	{ WR_CTR_DROP_REFUSED, "weir_records_dropped_total", "reason", "refused" },
+	{ WR_CTR_DROP_SKEW, "weir_records_dropped_total", "reason", "queue_skew" },
 };
 
 static bool

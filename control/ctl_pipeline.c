@@ -426,6 +426,7 @@ pipeline_setup(struct ctl_pipeline *pl, char *err, size_t errlen)
 			.index = w,
 			.table = pl->tables[w],
 			.n_in = pl->n_rx,
+			.skew_ns = rx_skew(c),
 			.out = pl->to_sink[w],
 			.rec_size = rec_size,
 			.res_size = res_size,

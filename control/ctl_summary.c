@@ -47,8 +47,9 @@ ctl_summary_write(FILE *f, const struct ctl_report *r)
 	for (i = 0; i < WR_REASON_COUNT; i++)
 		fprintf(f, "%s\"%s\":%" PRIu64, i ? "," : "", wr_reason_name(i), c->rejected[i]);
 	fprintf(f, "},\"dropped_by_reason\":{\"ring_full\":%" PRIu64 ",\"devices_full\":%" PRIu64
-		",\"refused\":%" PRIu64 "}},", c->v[WR_CTR_DROP_RING_FULL],
-		c->v[WR_CTR_DROP_DEVICES_FULL], c->v[WR_CTR_DROP_REFUSED]);
+		",\"refused\":%" PRIu64 ",\"queue_skew\":%" PRIu64 "}},",
+		c->v[WR_CTR_DROP_RING_FULL], c->v[WR_CTR_DROP_DEVICES_FULL],
+		c->v[WR_CTR_DROP_REFUSED], c->v[WR_CTR_DROP_SKEW]);
 	fprintf(f, "\"windows\":{\"emitted\":%" PRIu64 "},",
 		(uint64_t)atomic_load(&r->kafka->emitted));
 	fprintf(f, "\"kafka\":{\"delivered\":%" PRIu64 ",\"failed\":%" PRIu64

@@ -236,6 +236,8 @@ rx_inline(struct dp_rx_state *st, const struct wr_record *r)
 			WR_LOG(WARNING, dataplane, "event=devices_full dropped=%" PRIu64 " total=%"
 			       PRIu64 " hint=\"raise [aggregator] max_devices\"", k,
 			       rx->ctr->v[WR_CTR_DROP_DEVICES_FULL]);
+	} else if (rc == AGG_CLOSED) {
+		rx->ctr->v[WR_CTR_DROP_SKEW]++;	/* one queue inline: never */
 	} else if (rc < 0) {
 		rx->ctr->v[WR_CTR_DROP_REFUSED]++;
 	}
