@@ -441,7 +441,7 @@ pipeline_setup(struct ctl_pipeline *pl, char *err, size_t errlen)
 			if (pl->n_rx == 1)
 				snprintf(name, sizeof(name), "rx_to_agg%u", w);
 			else
-				snprintf(name, sizeof(name), "rx%u_to_agg%u", i, w);
+				snprintf(name, sizeof(name), "rx%u_to_agg%u", i % 100u, w % 1000u);
 			*r = rte_ring_create_elem(name, (unsigned int)rec_size, c->ring_size,
 						  (int)socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
 			if (*r == NULL) {
