@@ -17,7 +17,8 @@ setup() {	# dir, compiler, extra meson args...
 	if [ ! -f "$dir/build.ninja" ]; then
 		CC=$cc meson setup "$dir" -Dwerror=true "$@" >/dev/null
 	fi
-	ninja -C "$dir" -j"$JOBS" >/dev/null
+	ninja -C "$dir" -j"$JOBS" >"$dir/ninja-test.log" 2>&1 ||
+		{ grep -E -A8 "error|FAILED" "$dir/ninja-test.log" | head -60; echo "test: build $dir failed"; exit 1; }
 	echo "test: built $dir ($cc $*)"
 }
 
