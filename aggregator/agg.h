@@ -98,6 +98,16 @@ void agg_table_destroy(struct agg_table *t);	/* accepts NULL */
 int agg_table_process(struct agg_table *t, const struct wr_record *rec, agg_emit_fn emit,
 		      void *arg);
 
+/**
+ * Prefetch hint for rec, a burst ahead of agg_table_process(t, rec):
+ * stage 0 the index slot of rec->hash, 1 the device entry it names, 2 that
+ * device's first window record; call each stage a few records after the
+ * previous one. Reads the table, never changes it or any later result;
+ * ignores records that are not WR_REC_DATA.
+ */
+void agg_table_prefetch(const struct agg_table *t, const struct wr_record *rec,
+			unsigned int stage);
+
 /** Close every open window (end of input, shutdown). */
 void agg_table_flush(struct agg_table *t, agg_emit_fn emit, void *arg);
 
