@@ -27,16 +27,6 @@
 
 #define AGG_BURST 64
 
-/*
- * Prefetch distances in records (agg_table_prefetch stages 0, 1, 2): each
- * stage gets three records of work to land before the next stage reads
- * what it fetched. 16/10/5 measured slower on the 2-vCPU box (perf/RESULTS.md,
- * "Profile and remaining gap"): more lines in flight than the core keeps.
- */
-#define AGG_PF_SLOT	9
-#define AGG_PF_DEV	6
-#define AGG_PF_WIN	3
-
 /* Watermarks of the RX queues this aggregator hears from (agg_merge). */
 struct agg_in_state {
 	unsigned int n;			/* inputs */
@@ -200,18 +190,6 @@ agg_merge(struct agg_in_state *is, unsigned int src, struct wr_record *r)
 		r->watermark_ns = is->min;
 }
 
-/*
- * WEIR_AGG_PREFETCH=0 turns the burst prefetch off: the plain loop, kept
- * for A/B measurements and tested by the integration suite like the other.
- */
-static int
-agg_prefetch_enabled(void)
-{
-	const char *e = getenv("WEIR_AGG_PREFETCH");
-
-	return e == NULL || e[0] == '\0' || strcmp(e, "0") != 0;
-}
-
 /* Stage st of the hint for record i of the run, when there is one and its table is live. */
 static inline void
 agg_prefetch(struct agg_table *const tabs[2], const uint8_t *recs, size_t stride,
@@ -290,7 +268,7 @@ agg_loop(void *arg)
 				   .skew = wk->skew_ns };
 	unsigned int cur = 0, src = 0, s;
 	uint64_t idle_polls = 0, top_seen;
-	int done = 0, pf = agg_prefetch_enabled();
+	int done = 0, pf = agg_prefetch_wanted();
 
 	for (s = 0; s < AGG_IN_MAX; s++)
 		is.wm[s] = INT64_MIN;

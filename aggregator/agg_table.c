@@ -747,6 +747,14 @@ agg_table_process(struct agg_table *t, const struct wr_record *rec, agg_emit_fn 
  * rte_hash_lookup_bulk). Each stage reads only lines an earlier stage
  * asked for; it never writes.
  */
+bool
+agg_prefetch_wanted(void)
+{
+	const char *e = getenv("WEIR_AGG_PREFETCH");
+
+	return e == NULL || e[0] == '\0' || strcmp(e, "0") != 0;
+}
+
 void
 agg_table_prefetch(const struct agg_table *t, const struct wr_record *rec, unsigned int stage)
 {

@@ -55,7 +55,11 @@ SCENARIOS = [
     ("workers-0", ["--encoding", "json=1,snr1=1", "--devices", "50", "--rate", "400",
                    "--duration", "150", "--jitter", "5", "--late", "0.02"],
      ["aggregator.workers=0"], [], False),
-    # workers-2 without the aggregators' burst prefetch (SCENARIO_ENV)
+    # workers-0 and -2 without the burst prefetch of the fold loops (SCENARIO_ENV)
+    ("workers-0-noprefetch", ["--encoding", "json=1,snr1=1", "--devices", "50",
+                              "--rate", "400", "--duration", "150", "--jitter", "5",
+                              "--late", "0.02"],
+     ["aggregator.workers=0"], [], False),
     ("workers-2-noprefetch", ["--encoding", "json=1,snr1=1", "--devices", "50",
                               "--rate", "400", "--duration", "150", "--jitter", "5",
                               "--late", "0.02"],
@@ -78,14 +82,17 @@ SCENARIOS = [
 # Extra environment per scenario. The replay feeder lends the capture memory
 # to mbufs (zero-copy) unless WEIR_REPLAY_COPY=1; every other scenario runs
 # zero-copy, and these must give byte-identical messages to their twins.
-# WEIR_AGG_PREFETCH=0: the aggregators' plain fold loop, without the burst
+# WEIR_AGG_PREFETCH=0: the plain fold loops (aggregator lcores, and RX
+# folding each record at once with workers = 0), without the burst
 # prefetch every other scenario runs with.
 SCENARIO_ENV = {
     "loop-3-copy": {"WEIR_REPLAY_COPY": "1"},
     "mix-copy": {"WEIR_REPLAY_COPY": "1"},
+    "workers-0-noprefetch": {"WEIR_AGG_PREFETCH": "0"},
     "workers-2-noprefetch": {"WEIR_AGG_PREFETCH": "0"},
 }
-SAME_OUTPUT = [("workers-0", "workers-1", "workers-2", "workers-2-noprefetch"),
+SAME_OUTPUT = [("workers-0", "workers-1", "workers-2", "workers-0-noprefetch",
+                "workers-2-noprefetch"),
                ("loop-3", "loop-3-copy"),
                ("mix-vlan-ipv6", "mix-copy")]
 
