@@ -84,7 +84,7 @@ struct dp_rx_state {
 	/* current packet */
 	int64_t arrival_ns;
 	uint64_t burst_tsc;
-	/* per worker staging */
+	/* per worker staging; workers == 0: stage[0] holds the inline batch */
 	uint8_t **stage;
 	unsigned int *n_stage;
 	int64_t *w_sent;		/* last watermark each worker has seen */
