@@ -12,6 +12,7 @@
 #define AGG_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -97,6 +98,34 @@ void agg_table_destroy(struct agg_table *t);	/* accepts NULL */
  */
 int agg_table_process(struct agg_table *t, const struct wr_record *rec, agg_emit_fn emit,
 		      void *arg);
+
+/**
+ * Prefetch hint for rec, a burst ahead of agg_table_process(t, rec):
+ * stage 0 the index slot of rec->hash, 1 the device entry it names, 2 that
+ * device's first window record; call each stage a few records after the
+ * previous one. Reads the table, never changes it or any later result;
+ * ignores records that are not WR_REC_DATA.
+ */
+void agg_table_prefetch(const struct agg_table *t, const struct wr_record *rec,
+			unsigned int stage);
+
+/*
+ * Distances in records at which a fold loop calls stages 0, 1, 2 of
+ * agg_table_prefetch: each stage gets three records of work to land before
+ * the next stage reads what it fetched. 16/10/5 measured slower on the
+ * 2-vCPU box (perf/RESULTS.md, "Profile and remaining gap"): more lines in
+ * flight than the core keeps.
+ */
+#define AGG_PF_SLOT	9
+#define AGG_PF_DEV	6
+#define AGG_PF_WIN	3
+
+/**
+ * Whether fold loops should prefetch: yes unless WEIR_AGG_PREFETCH=0 in
+ * the environment, which keeps the plain loops (A/B measurements, and the
+ * integration twin that checks both give the same output). Read at start-up.
+ */
+bool agg_prefetch_wanted(void);
 
 /** Close every open window (end of input, shutdown). */
 void agg_table_flush(struct agg_table *t, agg_emit_fn emit, void *arg);

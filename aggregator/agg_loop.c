@@ -190,24 +190,49 @@ agg_merge(struct agg_in_state *is, unsigned int src, struct wr_record *r)
 		r->watermark_ns = is->min;
 }
 
+/* Stage st of the hint for record i of the run, when there is one and its table is live. */
+static inline void
+agg_prefetch(struct agg_table *const tabs[2], const uint8_t *recs, size_t stride,
+	     unsigned int cnt, unsigned int i, unsigned int st)
+{
+	const struct wr_record *r;
+	const struct agg_table *t;
+
+	if (i >= cnt)
+		return;
+	r = (const struct wr_record *)(recs + i * stride);
+	t = tabs[r->pad[0] & 1u];
+	if (t != NULL)
+		agg_table_prefetch(t, r, st);
+}
+
 /*
  * Fold cnt records laid out stride bytes apart (in the ring's memory) that
- * came from RX queue src.
+ * came from RX queue src; pf: prefetch the table lines of later records
+ * while folding this one.
  * @return 1 when a FLUSH record ended the input, else 0.
  */
 static int
 agg_fold(struct agg_worker *wk, struct agg_table *tabs[2], unsigned int *cur,
 	 uint8_t *recs, unsigned int cnt, struct agg_stage *stage, uint64_t now,
-	 struct agg_in_state *is, unsigned int src)
+	 struct agg_in_state *is, unsigned int src, int pf)
 {
 	const double ns_per_tsc = 1e9 / (double)rte_get_tsc_hz();
 	const size_t stride = wk->rec_size;
 	unsigned int i;
 	int rc, done = 0;
 
+	/* the first records of a run only get the stages there is room for */
+	for (i = 0; pf && i < AGG_PF_SLOT && i < cnt; i++)
+		agg_prefetch(tabs, recs, stride, cnt, i, 0);
 	for (i = 0; i < cnt; i++) {
 		struct wr_record *r = (struct wr_record *)(recs + i * stride);
 
+		if (pf) {
+			agg_prefetch(tabs, recs, stride, cnt, i + AGG_PF_SLOT, 0);
+			agg_prefetch(tabs, recs, stride, cnt, i + AGG_PF_DEV, 1);
+			agg_prefetch(tabs, recs, stride, cnt, i + AGG_PF_WIN, 2);
+		}
 		if (is->n > 1)
 			agg_merge(is, src, r);
 		if (r->kind == WR_REC_CLOSE) {
@@ -243,7 +268,7 @@ agg_loop(void *arg)
 				   .skew = wk->skew_ns };
 	unsigned int cur = 0, src = 0, s;
 	uint64_t idle_polls = 0, top_seen;
-	int done = 0;
+	int done = 0, pf = agg_prefetch_wanted();
 
 	for (s = 0; s < AGG_IN_MAX; s++)
 		is.wm[s] = INT64_MIN;
@@ -286,10 +311,10 @@ agg_loop(void *arg)
 		wk->ctr->v[WR_CTR_POLLS_BUSY]++;
 		now = rte_rdtsc();
 		/* the burst may wrap the ring: two runs */
-		done = agg_fold(wk, tabs, &cur, zcd.ptr1, zcd.n1, &stage, now, &is, src);
+		done = agg_fold(wk, tabs, &cur, zcd.ptr1, zcd.n1, &stage, now, &is, src, pf);
 		if (n > zcd.n1)
 			done |= agg_fold(wk, tabs, &cur, zcd.ptr2, n - zcd.n1, &stage, now, &is,
-					 src);
+					 src, pf);
 		rte_ring_dequeue_zc_elem_finish(wk->in[src], n);
 		agg_stage_flush(&stage);
 		n = agg_table_devices(tabs[cur]);

@@ -75,6 +75,8 @@ struct dp_rx_state {
 	unsigned int par;
 	uint32_t win_gen;
 	struct agg_table *itab[2];	/* workers == 0: the tables by parity */
+	int inline_pf;			/* workers == 0: fold in batches (stage[0]) with
+					 * the table prefetch; 0: each record at once */
 	/* tunables in use (rx->tun at the last burst boundary) */
 	const struct dp_tunables *tun;
 	uint64_t flush_seen;
@@ -82,7 +84,7 @@ struct dp_rx_state {
 	/* current packet */
 	int64_t arrival_ns;
 	uint64_t burst_tsc;
-	/* per worker staging */
+	/* per worker staging; workers == 0: stage[0] holds the inline batch */
 	uint8_t **stage;
 	unsigned int *n_stage;
 	int64_t *w_sent;		/* last watermark each worker has seen */
@@ -243,6 +245,45 @@ rx_inline(struct dp_rx_state *st, const struct wr_record *r)
 	}
 }
 
+/* Stage st of the table prefetch for record i of the batch, when there is one. */
+static inline void
+rx_inline_prefetch(const struct dp_rx_state *st, unsigned int n, unsigned int i, unsigned int s)
+{
+	const struct wr_record *r;
+	const struct agg_table *t;
+
+	if (i >= n)
+		return;
+	r = (const struct wr_record *)(st->stage[0] + i * st->rx->rec_size);
+	t = st->itab[r->pad[0] & 1u];
+	if (t != NULL)
+		agg_table_prefetch(t, r, s);
+}
+
+/*
+ * workers == 0 with prefetch: fold the records held in stage[0], in their
+ * order, prefetching the table lines of later ones (as agg_fold does). Runs
+ * when the batch is full and first thing at every burst end, so no other
+ * table operation (tick, scheme switch, flush, weirctl top) sees the table
+ * before the records emitted ahead of it.
+ */
+static void
+rx_inline_batch(struct dp_rx_state *st)
+{
+	const size_t sz = st->rx->rec_size;
+	unsigned int n = st->n_stage[0], i;
+
+	for (i = 0; i < n && i < AGG_PF_SLOT; i++)
+		rx_inline_prefetch(st, n, i, 0);
+	for (i = 0; i < n; i++) {
+		rx_inline_prefetch(st, n, i + AGG_PF_SLOT, 0);
+		rx_inline_prefetch(st, n, i + AGG_PF_DEV, 1);
+		rx_inline_prefetch(st, n, i + AGG_PF_WIN, 2);
+		rx_inline(st, (const struct wr_record *)(st->stage[0] + i * sz));
+	}
+	st->n_stage[0] = 0;
+}
+
 /* dp_emit_fn: a valid record from a decoder. */
 static void
 rx_emit(struct dp_decode_out *out, struct wr_record *r)
@@ -295,7 +336,14 @@ rx_emit(struct dp_decode_out *out, struct wr_record *r)
 	rx->ctr->v[WR_CTR_REC_ROUTED]++;
 
 	if (rx->n_workers == 0) {
-		rx_inline(st, r);
+		if (!st->inline_pf) {
+			rx_inline(st, r);
+			return;
+		}
+		/* r is the decoder's scratch: keep a copy until the batch folds */
+		memcpy(st->stage[0] + st->n_stage[0] * rx->rec_size, r, rx->rec_size);
+		if (++st->n_stage[0] == RX_STAGE)
+			rx_inline_batch(st);
 		return;
 	}
 	w = rx->n_workers == 1 ? 0 : (r->hash >> 16) % rx->n_workers;
@@ -780,6 +828,8 @@ rx_burst_end(struct dp_rx_state *st)
 	struct dp_rx *rx = st->rx;
 	unsigned int w, i;
 
+	if (rx->n_workers == 0 && st->n_stage[0] != 0)
+		rx_inline_batch(st);
 	if (rx->n_peers > 1)
 		rx_peer_raise(st);
 
@@ -855,6 +905,7 @@ dp_rx_init(struct dp_rx *rx)
 	st->t_max = INT64_MIN;
 	st->win_gen = st->tun->win_gen;
 	st->itab[0] = rx->inline_table;
+	st->inline_pf = rx->n_workers == 0 && agg_prefetch_wanted();
 	if (rx->frag_tbl != NULL) {
 		st->big = malloc(DP_FRAME_MAX);
 		if (st->big == NULL)

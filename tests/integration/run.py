@@ -55,6 +55,15 @@ SCENARIOS = [
     ("workers-0", ["--encoding", "json=1,snr1=1", "--devices", "50", "--rate", "400",
                    "--duration", "150", "--jitter", "5", "--late", "0.02"],
      ["aggregator.workers=0"], [], False),
+    # workers-0 and -2 without the burst prefetch of the fold loops (SCENARIO_ENV)
+    ("workers-0-noprefetch", ["--encoding", "json=1,snr1=1", "--devices", "50",
+                              "--rate", "400", "--duration", "150", "--jitter", "5",
+                              "--late", "0.02"],
+     ["aggregator.workers=0"], [], False),
+    ("workers-2-noprefetch", ["--encoding", "json=1,snr1=1", "--devices", "50",
+                              "--rate", "400", "--duration", "150", "--jitter", "5",
+                              "--late", "0.02"],
+     ["aggregator.workers=2"], [], False),
     ("loop-3", ["--encoding", "snr1=1,influx=1", "--devices", "20", "--rate", "200",
                 "--duration", "90"], [], ["--loop", "3"], True),
     # the same capture through the copy path of the replay feeder (SCENARIO_ENV)
@@ -73,11 +82,18 @@ SCENARIOS = [
 # Extra environment per scenario. The replay feeder lends the capture memory
 # to mbufs (zero-copy) unless WEIR_REPLAY_COPY=1; every other scenario runs
 # zero-copy, and these must give byte-identical messages to their twins.
+# WEIR_AGG_PREFETCH=0: the plain fold loops (aggregator lcores, and RX
+# folding each record at once with workers = 0), without the burst
+# prefetch every other scenario runs with.
 SCENARIO_ENV = {
     "loop-3-copy": {"WEIR_REPLAY_COPY": "1"},
     "mix-copy": {"WEIR_REPLAY_COPY": "1"},
+    "workers-0-noprefetch": {"WEIR_AGG_PREFETCH": "0"},
+    "workers-2-noprefetch": {"WEIR_AGG_PREFETCH": "0"},
 }
-SAME_OUTPUT = [("workers-0", "workers-1", "workers-2"), ("loop-3", "loop-3-copy"),
+SAME_OUTPUT = [("workers-0", "workers-1", "workers-2", "workers-0-noprefetch",
+                "workers-2-noprefetch"),
+               ("loop-3", "loop-3-copy"),
                ("mix-vlan-ipv6", "mix-copy")]
 
 
@@ -193,6 +209,7 @@ def scenario(build, work, name, gen_args, sets, replay_args):
             set_args += ["--set", s]
         env = dict(os.environ)
         env.pop("WEIR_REPLAY_COPY", None)
+        env.pop("WEIR_AGG_PREFETCH", None)
         env.update(SCENARIO_ENV.get(name, {}))
         r = run([os.path.join(build, "tools", "weir"), "replay", pcap] + set_args + replay_args,
                 timeout=600, env=env)
