@@ -130,6 +130,29 @@ bool agg_prefetch_wanted(void);
 /** Close every open window (end of input, shutdown). */
 void agg_table_flush(struct agg_table *t, agg_emit_fn emit, void *arg);
 
+/** One open window of one device, as agg_table_walk hands it out. */
+typedef void (*agg_walk_fn)(void *arg, const char *id, uint8_t id_len, int64_t k,
+			    uint64_t count, const struct wr_stat *stats);
+
+/**
+ * Call fn for every open device-window, in the order a close would emit
+ * them (window index, then arrival). fn NULL: only count. @return windows.
+ */
+uint64_t agg_table_walk(const struct agg_table *t, agg_walk_fn fn, void *arg);
+
+/** @return 1 and the open window index range [lo, hi], or 0 when none is open. */
+int agg_table_span(const struct agg_table *t, int64_t *lo, int64_t *hi);
+
+/**
+ * Put a window back as a checkpoint saved it (n_metrics stats, metric i
+ * present iff stats[i].count). Windows come back in agg_table_walk order.
+ * @return 0; -EINVAL (bad id, k < 0, count 0), -ERANGE (k does not fit
+ * beside the windows already restored), -EEXIST (that device-window is
+ * already there), -ENOSPC (device table or window pool full).
+ */
+int agg_table_restore(struct agg_table *t, const char *id, uint8_t id_len, int64_t k,
+		      uint64_t count, const struct wr_stat *stats);
+
 /** Devices currently holding open windows. */
 uint32_t agg_table_devices(const struct agg_table *t);
 

@@ -235,6 +235,8 @@ agg_fold(struct agg_worker *wk, struct agg_table *tabs[2], unsigned int *cur,
 		}
 		if (is->n > 1)
 			agg_merge(is, src, r);
+		/* the close mark moves before anything closes (no window twice in Kafka) */
+		agg_ckpt_before(wk->ckpt, tabs[*cur], r);
 		if (r->kind == WR_REC_CLOSE) {
 			/* weirctl flush: close everything, keep running */
 			agg_tables_flush(tabs, stage);
@@ -252,6 +254,13 @@ agg_fold(struct agg_worker *wk, struct agg_table *tabs[2], unsigned int *cur,
 			agg_full(wk, now);
 		else if (rc < 0)
 			wk->ctr->v[WR_CTR_DROP_REFUSED]++;
+		/* not during a window scheme change: the file holds one table */
+		if (r->kind == WR_REC_CHECKPOINT && wk->ckpt != NULL && tabs[*cur ^ 1u] == NULL) {
+			struct wr_ckpt_rx ck;
+
+			memcpy(&ck, r->id, sizeof(ck));
+			agg_ckpt_write(wk->ckpt, tabs[*cur], &ck);
+		}
 		if (r->kind == WR_REC_FLUSH)
 			done = 1;
 	}

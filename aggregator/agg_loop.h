@@ -14,6 +14,7 @@
 
 #include "agg.h"
 #include "agg_alert.h"
+#include "agg_ckpt.h"
 #include "wr_log.h"
 #include "wr_stats.h"
 
@@ -82,6 +83,7 @@ struct agg_worker {
 	struct rte_ring *alerts_out;
 	int64_t alert_slide_ns;
 	struct wr_ratelimit full_log;	/* (worker) devices_full log line */
+	struct agg_ckpt *ckpt;		/* (worker) [checkpoint] state; NULL = off */
 };
 
 /** The aggregator lcore body (rte_eal_remote_launch). */

@@ -730,6 +730,7 @@ agg_table_process(struct agg_table *t, const struct wr_record *rec, agg_emit_fn 
 	case WR_REC_DATA:
 		return process_data(t, rec, emit, arg);
 	case WR_REC_TICK:
+	case WR_REC_CHECKPOINT:	/* the owner saves the table after this close */
 		return 0;
 	case WR_REC_FLUSH:
 		close_all(t, emit, arg);
@@ -792,6 +793,117 @@ agg_table_flush(struct agg_table *t, agg_emit_fn emit, void *arg)
 {
 	if (t != NULL)
 		close_all(t, emit, arg);
+}
+
+int
+agg_table_span(const struct agg_table *t, int64_t *lo, int64_t *hi)
+{
+	if (t == NULL || !t->any_open)
+		return 0;
+	*lo = t->lo;
+	*hi = t->hi;
+	return 1;
+}
+
+uint64_t
+agg_table_walk(const struct agg_table *t, agg_walk_fn fn, void *arg)
+{
+	uint64_t n = 0;
+	int64_t k;
+	uint32_t w;
+
+	if (t == NULL || !t->any_open)
+		return 0;
+	/* close order: window by window, each in arrival order, so that a
+	 * restore rebuilds lists that emit in the same order as before */
+	for (k = t->lo;; k++) {
+		for (w = t->head[slot_index(t, k)]; w != AGG_NONE; w = win_of(t, w)->next) {
+			const struct agg_win *r = win_of(t, w);
+			const struct agg_dev *d = &t->devs[r->dev];
+
+			if (fn != NULL)
+				fn(arg, (const char *)dev_id(t, d), d->id_len, k, r->count, r->stats);
+			n++;
+		}
+		if (k == t->hi)
+			break;
+	}
+	return n;
+}
+
+int
+agg_table_restore(struct agg_table *t, const char *id, uint8_t id_len, int64_t k,
+		  uint64_t count, const struct wr_stat *stats)
+{
+	struct wr_record rec;
+	uint32_t e, slot, s, s_lo, rel, nw, w, *link;
+	int64_t ret;
+
+	if (id_len == 0 || id_len > WR_DEVID_MAX || k < 0 || count == 0 ||
+	    win_at(t, k, t->size_ns) == INT64_MAX)
+		return -EINVAL;
+	/* only next to the windows already restored: never close one to make room */
+	if (t->any_open && (k < t->hi - (int64_t)t->k_slots + 1 ||
+			    k > t->lo + (int64_t)t->k_slots - 1))
+		return -ERANGE;
+	memset(&rec, 0, offsetof(struct wr_record, values));
+	rec.id_len = id_len;
+	memcpy(rec.id, id, id_len);
+	rec.hash = table_hash(t, id, id_len);
+	e = dev_lookup(t, rec.hash, rec.id, id_len, &slot);
+	if (e == AGG_NONE) {
+		ret = dev_insert(t, &rec, slot);
+		if (ret < 0)
+			return (int)ret;
+		e = (uint32_t)ret;
+	}
+	if (pool_reserve(&t->wins, 1) != 0) {
+		t->refused_pool++;
+		if (t->devs[e].win == AGG_NONE)
+			dev_remove(t, e);
+		return -ENOSPC;
+	}
+	if (!t->any_open) {
+		t->lo = k;
+		t->hi = k;
+		t->any_open = true;
+	} else if (k < t->lo) {
+		t->lo = k;
+	} else if (k > t->hi) {
+		t->hi = k;
+	}
+	/* the device's list is ordered by offset from lo: find k's place */
+	s = slot_index(t, k);
+	s_lo = slot_index(t, t->lo);
+	rel = win_rel(t, s, s_lo);
+	link = &t->devs[e].win;
+	for (w = *link; w != AGG_NONE; w = *link) {
+		const struct agg_win *r = win_of(t, w);
+
+		if (r->sidx == s)
+			return -EEXIST;	/* the same window twice: a bad checkpoint */
+		if (win_rel(t, r->sidx, s_lo) > rel)
+			break;
+		link = &win_of(t, w)->dnext;
+	}
+	nw = pool_get(&t->wins);
+	{
+		struct agg_win *r = win_of(t, nw);
+
+		r->count = count;
+		r->next = AGG_NONE;
+		r->dnext = w;
+		r->dev = e;
+		r->sidx = s;
+		memcpy(r->stats, stats, t->n_metrics * sizeof(struct wr_stat));
+	}
+	*link = nw;
+	if (t->tail[s] == AGG_NONE)
+		t->head[s] = nw;
+	else
+		win_of(t, t->tail[s])->next = nw;
+	t->tail[s] = nw;
+	return 0;
 }
 
 uint32_t

@@ -44,6 +44,7 @@ enum cfg_section {
 	SEC_TOPICS,
 	SEC_KAFKA,
 	SEC_SINK,
+	SEC_CHECKPOINT,
 	SEC_ALERT,
 	SEC_CONTROL,
 	SEC_EAL,
@@ -58,6 +59,7 @@ static const char *const sec_names[SEC_COUNT] = {
 	[SEC_TOPICS] = "topics",
 	[SEC_KAFKA] = "kafka",
 	[SEC_SINK] = "sink",
+	[SEC_CHECKPOINT] = "checkpoint",
 	[SEC_ALERT] = "alert",
 	[SEC_CONTROL] = "control",
 	[SEC_EAL] = "eal",
@@ -71,6 +73,10 @@ static const char *const sec_help[SEC_COUNT] = {
 	[SEC_TOPICS] = "Kafka topics weir produces to.",
 	[SEC_KAFKA] = "Kafka producer.",
 	[SEC_SINK] = "Sink thread: spill journal for results Kafka cannot take, shutdown bound.",
+	[SEC_CHECKPOINT] = "Crash recovery: periodic checkpoints of open windows, so that a "
+			   "restart after a crash of weir (SIGKILL, OOM killer) resumes them and "
+			   "emits no device window twice. A crash loses what was folded since the "
+			   "last checkpoint (README \"Crash recovery\").",
 	[SEC_ALERT] = "Threshold alerts on readings, to topic alerts: NAME = metric OP value "
 		      "[for N], OP one of > >= < <=; with for N the condition must hold for "
 		      "N consecutive readings of the device. At most one alert per device, "
@@ -278,6 +284,14 @@ static const struct cfg_key cfg_keys[] = {
 	  .help = "On SIGTERM/SIGINT or end of replay: time the sink may spend "
 		  "delivering what is left (and replaying the journal) before it "
 		  "spills (or counts failed) the rest and exits." },
+	{ SEC_CHECKPOINT, "dir", CT_STRING, "", AT(ckpt_dir), .max = CFG_STR_MAX - 1,
+	  .help = "Directory of the checkpoint files (created if missing; must be "
+		  "writable by weir). Empty = no checkpoints: a crash loses every open "
+		  "window. A clean stop removes the files (nothing left to resume)." },
+	{ SEC_CHECKPOINT, "interval", CT_DURATION, "10s", AT(ckpt_interval_ns),
+	  .flags = F_POSITIVE,
+	  .help = "Time between checkpoints, on the clock the watermark follows "
+		  "(capture time in replay, wall clock live)." },
 	{ SEC_ALERT, "<name>", CT_ALERT, NULL, .flags = F_DYNAMIC,
 	  .help = "A rule: NAME (letters, digits, _ and -; at most 31) = metric OP "
 		  "value [for N]; the metric must be one of [input] metrics; at most "
@@ -1565,6 +1579,14 @@ cfg_validate(const struct weir_config *c, char *err, size_t errlen)
 		     "(%s: 0 aggregates on the one RX lcore)", c->rx_queues,
 		     origin_of(c, SEC_DATAPLANE, "rx_queues"),
 		     origin_of(c, SEC_AGGREGATOR, "workers"));
+		return -1;
+	}
+	if (c->rx_queues > 1 && c->ckpt_dir[0] != '\0') {
+		/* each queue would cut at its own moment: no consistent checkpoint yet */
+		errf(err, errlen, "[checkpoint] dir (%s) needs [dataplane] rx_queues = 1 (%s: %u); "
+		     "checkpoints of several RX queues are not supported",
+		     origin_of(c, SEC_CHECKPOINT, "dir"), origin_of(c, SEC_DATAPLANE, "rx_queues"),
+		     c->rx_queues);
 		return -1;
 	}
 	if (c->brokers[0] == '\0') {

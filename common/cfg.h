@@ -79,6 +79,8 @@ struct weir_config {
 	unsigned int n_kafka;
 	/* [sink] */
 	char spill_dir[CFG_STR_MAX];		/* spill journal directory; "" = off */
+	char ckpt_dir[CFG_STR_MAX];		/* checkpoint directory; "" = off */
+	int64_t ckpt_interval_ns;		/* RX clock between checkpoints */
 	uint64_t spill_max_bytes;		/* cap on the journal's bytes on disk */
 	unsigned int shutdown_timeout_ms;	/* final delivery bound */
 	/* [eal] */

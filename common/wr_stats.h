@@ -50,7 +50,20 @@
 	X(ALERTS_SUPPRESSED, "alerts_suppressed", \
 	  "alert repeats held back: one per device, rule and window") \
 	X(ALERTS_DROPPED, "alerts_dropped", \
-	  "alerts lost: sink ring full, or the alert state table full")
+	  "alerts lost: sink ring full, or the alert state table full") \
+	X(CKPT_WRITTEN, "checkpoints_written", \
+	  "checkpoint files of open windows written ([checkpoint] dir)") \
+	X(CKPT_FAILED, "checkpoints_failed", "checkpoints not written: I/O error (logged)") \
+	X(CKPT_NS, "checkpoint_ns", "nanoseconds the lcore spent writing checkpoints and close marks") \
+	X(CKPT_RESTORED_WINDOWS, "checkpoint_restored_windows", \
+	  "open windows put back from a checkpoint at start") \
+	X(CKPT_RESTORED_RECORDS, "checkpoint_restored_records", \
+	  "records held by the restored windows (sum of their counts)") \
+	X(CKPT_DISCARDED, "checkpoint_discarded", \
+	  "checkpointed windows not restored: already closed (emitted) before the crash, " \
+	  "or no room") \
+	X(CKPT_REFUSED, "checkpoints_refused", \
+	  "checkpoint files refused at start: torn, bad CRC or another configuration")
 
 enum wr_counter {
 #define WR_X(e, n, h) WR_CTR_##e,

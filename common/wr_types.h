@@ -68,7 +68,26 @@ enum wr_rec_kind {
 	WR_REC_TICK = 1,	/* only carries watermark_ns (watermark moved) */
 	WR_REC_FLUSH = 2,	/* end of input: close every open window, then stop */
 	WR_REC_CLOSE = 3,	/* weirctl flush: close every open window, keep going */
+	WR_REC_CHECKPOINT = 4,	/* a TICK, then save the open windows ([checkpoint]) */
 };
+
+/*
+ * The RX lcore's watermark state at a checkpoint (SPEC §4 rule in
+ * rx_loop.c), what a restart needs to judge records as before. A
+ * WR_REC_CHECKPOINT record carries it in wr_record.id (which always travels,
+ * whatever the metric count); every checkpoint file stores it.
+ */
+struct wr_ckpt_rx {
+	uint64_t seq;			/* checkpoint number, from 1 */
+	int64_t w;			/* watermark W */
+	int64_t t_max;			/* largest valid time judged */
+	int64_t last_valid_arrival;	/* idle advance state */
+	int64_t w_at_last_valid;
+	uint32_t have_valid;
+	uint32_t pad;
+};
+
+_Static_assert(sizeof(struct wr_ckpt_rx) <= WR_DEVID_MAX, "wr_ckpt_rx rides in wr_record.id");
 
 /** Bytes of a wr_record on a ring when n metrics are configured (multiple of 8). */
 static inline size_t

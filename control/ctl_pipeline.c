@@ -31,6 +31,7 @@
 #include <rte_ring_elem.h>
 
 #include "agg.h"
+#include "agg_ckpt.h"
 #include "agg_loop.h"
 #include "ctl.h"
 #include "ctl_priv.h"
@@ -222,6 +223,62 @@ static int64_t
 rx_skew(const struct weir_config *c)
 {
 	return RTE_MAX(c->slide_ns, c->idle_timeout_ns);
+}
+
+/*
+ * [checkpoint]: open every table owner's files and put back what a crashed
+ * run saved. The RX lcore resumes from the newest checkpoint's watermark
+ * state, raised to the highest close mark: a window some owner closed (so
+ * Kafka may hold it) must stay closed for every later record.
+ */
+static int
+ckpt_setup(struct ctl_pipeline *pl, char *err, size_t errlen)
+{
+	const struct weir_config *c = &pl->o->cfg;
+	const char *names[WR_METRICS_MAX];
+	struct agg_ckpt_fp fp = {
+		.n_metrics = c->n_metrics,
+		.workers = c->workers,
+		.size_ns = c->size_ns,
+		.slide_ns = c->slide_ns,
+	};
+	struct wr_ckpt_rx rx;
+	int64_t wm;
+	unsigned int w;
+
+	for (w = 0; w < c->n_metrics; w++)
+		names[w] = c->metrics[w];
+	fp.names_crc = agg_ckpt_names_crc(names, c->n_metrics);
+	pl->ckpt_rx.w = INT64_MIN;
+	pl->ckpt_rx.t_max = INT64_MIN;
+	for (w = 0; w < pl->n_out; w++) {
+		/* the owner's counters: worker w, or RX when it aggregates inline */
+		struct wr_counters *ctr = &pl->ctr[pl->n_workers == 0 ? 0 : pl->n_rx + w];
+
+		fp.worker = w;
+		pl->ckpt[w] = agg_ckpt_open(c->ckpt_dir, &fp, ctr, err, errlen);
+		if (pl->ckpt[w] == NULL)
+			return -1;
+		if (w < pl->n_workers)
+			pl->workers[w].ckpt = pl->ckpt[w];
+		memset(&rx, 0, sizeof(rx));
+		if (agg_ckpt_restore(pl->ckpt[w], pl->tables[w], &rx) != 1)
+			continue;
+		/* owners may hold different checkpoints (killed between two
+		 * writes): the newest RX state, the highest watermark */
+		wm = RTE_MAX(pl->ckpt_rx.w, rx.w);
+		if (rx.seq > pl->ckpt_rx.seq)
+			pl->ckpt_rx = rx;
+		pl->ckpt_rx.w = wm;
+	}
+	wm = agg_ckpt_dir_closed_wm(c->ckpt_dir);
+	if (wm > pl->ckpt_rx.w)
+		pl->ckpt_rx.w = wm;
+	if (pl->ckpt_rx.seq != 0 || pl->ckpt_rx.w != INT64_MIN)
+		fprintf(stderr, "weir: resuming from checkpoint %" PRIu64 " in %s: watermark %"
+			PRId64 " ms\n", pl->ckpt_rx.seq, c->ckpt_dir,
+			pl->ckpt_rx.w == INT64_MIN ? -1 : pl->ckpt_rx.w / 1000000);
+	return 0;
 }
 
 static int
@@ -453,6 +510,9 @@ pipeline_setup(struct ctl_pipeline *pl, char *err, size_t errlen)
 		}
 	}
 
+	if (c->ckpt_dir[0] != '\0' && ckpt_setup(pl, err, errlen) != 0)
+		return -1;
+
 	/* alerts: every aggregator (or the RX lcore inline) -> the sink */
 	pl->alerts_ring = rte_ring_create_elem("agg_to_sink_alerts", sizeof(struct wr_alert),
 					       4096, (int)socket, RING_F_SC_DEQ);
@@ -524,6 +584,10 @@ pipeline_setup(struct ctl_pipeline *pl, char *err, size_t errlen)
 			.alert_rules = pl->n_workers == 0 ? &pl->alert_rules : NULL,
 			.alerts = pl->n_workers == 0 ? pl->alert_state[0] : NULL,
 			.alerts_out = pl->alerts_ring,
+			.inline_ckpt = pl->n_workers == 0 ? pl->ckpt[0] : NULL,
+			.ckpt_interval_ns = c->ckpt_dir[0] != '\0' ? c->ckpt_interval_ns : 0,
+			.restore = pl->ckpt_rx.seq != 0 || pl->ckpt_rx.w != INT64_MIN ?
+				   &pl->ckpt_rx : NULL,
 		};
 		atomic_init(&rx->watermark_ns, INT64_MIN);
 		atomic_init(&rx->tun, &pl->tun[0]);
@@ -586,6 +650,7 @@ pipeline_destroy(struct ctl_pipeline *pl)
 	if (pl->port_id >= 0)
 		dp_port_stop((uint16_t)pl->port_id);
 	for (w = 0; w < pl->n_out; w++) {
+		agg_ckpt_close(pl->ckpt[w]);
 		agg_table_destroy(pl->tables[w]);
 		agg_table_destroy(pl->next_tables[w]);
 		hdr_destroy(pl->lat[w]);
@@ -719,6 +784,10 @@ ctl_main(struct ctl_options *o)
 	t1 = mono_s();
 	pthread_join(pl->sink_thread, NULL);
 	t2 = mono_s();
+	/* every window is flushed and with the sink (delivered, spilled or
+	 * counted failed): nothing is left for a restart to resume */
+	if (o->cfg.ckpt_dir[0] != '\0' && pl->ckpt[0] != NULL)
+		agg_ckpt_dir_clear(o->cfg.ckpt_dir);
 	ctl_server_stop(pl);
 
 	memset(&rep, 0, sizeof(rep));

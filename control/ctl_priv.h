@@ -61,6 +61,10 @@ struct ctl_pipeline {
 	int64_t size_new, slide_new, switch_at_ns;
 	uint32_t win_gen;
 	struct agg_worker workers[RTE_MAX_LCORE];
+	/* [checkpoint]: each table owner's state (NULL = off) and the RX
+	 * watermark state restored at start (rx.restore points here) */
+	struct agg_ckpt *ckpt[RTE_MAX_LCORE];
+	struct wr_ckpt_rx ckpt_rx;
 	struct wr_counters *ctr;	/* [q] = RX queue q, [n_rx + w] = worker w */
 	struct hdr *lat[RTE_MAX_LCORE];
 	_Atomic uint64_t devices_in_use;

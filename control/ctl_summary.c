@@ -83,6 +83,13 @@ ctl_summary_write(FILE *f, const struct ctl_report *r)
 		c->v[WR_CTR_ALERTS], c->v[WR_CTR_ALERTS_SUPPRESSED], c->v[WR_CTR_ALERTS_DROPPED],
 		(uint64_t)atomic_load(&r->kafka->alerts_delivered),
 		(uint64_t)atomic_load(&r->kafka->alerts_failed));
+	/* tumbling windows: records.accepted + restored_records = sum of count emitted */
+	fprintf(f, "\"checkpoint\":{\"written\":%" PRIu64 ",\"failed\":%" PRIu64
+		",\"restored_windows\":%" PRIu64 ",\"restored_records\":%" PRIu64
+		",\"discarded\":%" PRIu64 ",\"refused\":%" PRIu64 ",\"ns\":%" PRIu64 "},",
+		c->v[WR_CTR_CKPT_WRITTEN], c->v[WR_CTR_CKPT_FAILED],
+		c->v[WR_CTR_CKPT_RESTORED_WINDOWS], c->v[WR_CTR_CKPT_RESTORED_RECORDS],
+		c->v[WR_CTR_CKPT_DISCARDED], c->v[WR_CTR_CKPT_REFUSED], c->v[WR_CTR_CKPT_NS]);
 	fprintf(f, "\"throughput\":{\"seconds\":%.6f,\"packets_per_s\":%.1f,"
 		"\"wall_seconds\":%.6f,\"max_lag_s\":%.6f,\"schedule_s\":%.6f,"
 		"\"loops\":%" PRIu64 "},",

@@ -20,6 +20,8 @@
 #include "dp_parse.h"
 #include "wr_stats.h"
 
+struct agg_ckpt;
+
 struct rte_mempool;
 struct rte_ip_frag_tbl;
 struct agg_alerts;
@@ -135,6 +137,12 @@ struct dp_rx {
 	struct rte_ring *inline_out;	/* agg_to_sink ring */
 	size_t res_size;
 	struct hdr *inline_lat;		/* rx_to_agg latency (ns) */
+	struct agg_ckpt *inline_ckpt;	/* its [checkpoint] state; NULL = off */
+	/* checkpoints: every ckpt_interval_ns of the RX clock (0 = off) a
+	 * WR_REC_CHECKPOINT to every worker; restore: the watermark state to
+	 * start from (NULL = fresh), read by dp_rx_init only */
+	int64_t ckpt_interval_ns;
+	const struct wr_ckpt_rx *restore;
 	_Atomic unsigned int *producers_done;	/* +1 when the inline table is flushed */
 	/* control -> rx (acquire): stop now (live) / input finished (replay) */
 	_Atomic int *quit;

@@ -81,6 +81,8 @@ struct dp_rx_state {
 	const struct dp_tunables *tun;
 	uint64_t flush_seen;
 	uint64_t top_seen;		/* workers == 0: last weirctl top request served */
+	int64_t ckpt_next;		/* RX clock of the next checkpoint, INT64_MIN: unset */
+	uint64_t ckpt_seq;		/* last checkpoint number sent */
 	/* current packet */
 	int64_t arrival_ns;
 	uint64_t burst_tsc;
@@ -214,6 +216,8 @@ rx_inline(struct dp_rx_state *st, const struct wr_record *r)
 
 		hdr_record(rx->inline_lat, (uint64_t)((double)d * 1e9 / (double)rte_get_tsc_hz()));
 	}
+	/* the close mark moves before anything closes (no window twice in Kafka) */
+	agg_ckpt_before(rx->inline_ckpt, st->itab[st->par], r);
 	if (r->kind == WR_REC_DATA) {
 		rc = agg_table_process(st->itab[r->pad[0] & 1u], r, agg_stage_emit,
 				       &st->inline_stage);
@@ -686,11 +690,15 @@ rx_packet(struct dp_rx_state *st, struct rte_mbuf *m)
 
 static void rx_burst_end(struct dp_rx_state *st);
 
-/* Close every open window of every live table (workers == 0). */
+/* Close every open window of every live table (workers == 0); final: end of input. */
 static void
-rx_inline_flush(struct dp_rx_state *st)
+rx_inline_flush(struct dp_rx_state *st, int final)
 {
+	struct wr_record mark = { .kind = final ? WR_REC_FLUSH : WR_REC_CLOSE,
+				  .watermark_ns = st->w };
 	unsigned int p;
+
+	agg_ckpt_before(st->rx->inline_ckpt, st->itab[st->par], &mark);
 
 	for (p = 0; p < 2; p++)
 		if (st->itab[p] != NULL)
@@ -791,7 +799,7 @@ rx_control(struct dp_rx_state *st)
 	rx->ctr->v[WR_CTR_FLUSHES]++;
 	rx_burst_end(st);
 	if (rx->n_workers == 0)
-		rx_inline_flush(st);
+		rx_inline_flush(st, 0);
 	else
 		rx_send_kind(st, WR_REC_CLOSE);
 }
@@ -865,6 +873,48 @@ rx_burst_end(struct dp_rx_state *st)
 	}
 }
 
+/*
+ * Every ckpt_interval_ns of the RX clock (capture time in replay, wall
+ * clock live, as idle_timeout): a consistent cut. Each table owner gets a
+ * WR_REC_CHECKPOINT in capture order, behind every record judged before it,
+ * and saves its windows with the watermark state the record carries.
+ */
+static void
+rx_checkpoint(struct dp_rx_state *st, int64_t clock)
+{
+	struct dp_rx *rx = st->rx;
+	struct wr_ckpt_rx ck;
+	unsigned int w;
+
+	if (likely(rx->ckpt_interval_ns == 0 || clock < st->ckpt_next))
+		return;
+	if (st->ckpt_next == INT64_MIN) {
+		st->ckpt_next = clock + rx->ckpt_interval_ns;
+		return;
+	}
+	st->ckpt_next = clock + rx->ckpt_interval_ns;
+	if (st->b != INT64_MAX)
+		return;	/* a window scheme change is under way: two tables, next time */
+	memset(&ck, 0, sizeof(ck));
+	ck.seq = ++st->ckpt_seq;
+	ck.w = st->w;
+	ck.t_max = st->t_max;
+	ck.last_valid_arrival = st->last_valid_arrival;
+	ck.w_at_last_valid = st->w_at_last_valid;
+	ck.have_valid = (uint32_t)st->have_valid;
+	if (rx->n_workers == 0) {
+		if (rx->inline_ckpt != NULL)
+			agg_ckpt_write(rx->inline_ckpt, st->itab[st->par], &ck);
+		return;
+	}
+	for (w = 0; w < rx->n_workers; w++) {
+		struct wr_record *r = rx_stage_control(st, w, WR_REC_CHECKPOINT);
+
+		memcpy(r->id, &ck, sizeof(ck));
+		rx_flush_worker(st, w);
+	}
+}
+
 /* End of input: close every window everywhere. */
 static void
 rx_finish(struct dp_rx_state *st)
@@ -875,7 +925,7 @@ rx_finish(struct dp_rx_state *st)
 		rx_frag_expire(st, UINT64_MAX);
 	rx_burst_end(st);
 	if (rx->n_workers == 0) {
-		rx_inline_flush(st);
+		rx_inline_flush(st, 1);
 		atomic_fetch_add_explicit(rx->producers_done, 1, memory_order_release);
 		return;
 	}
@@ -906,6 +956,17 @@ dp_rx_init(struct dp_rx *rx)
 	st->win_gen = st->tun->win_gen;
 	st->itab[0] = rx->inline_table;
 	st->inline_pf = rx->n_workers == 0 && agg_prefetch_wanted();
+	st->ckpt_next = INT64_MIN;
+	if (rx->restore != NULL) {
+		/* judge records as the crashed run did at its last checkpoint */
+		st->w = rx->restore->w;
+		st->t_max = rx->restore->t_max;
+		st->last_valid_arrival = rx->restore->last_valid_arrival;
+		st->w_at_last_valid = rx->restore->w_at_last_valid;
+		st->have_valid = rx->restore->have_valid != 0;
+		st->ckpt_seq = rx->restore->seq;
+		atomic_store(&rx->watermark_ns, st->w);
+	}
 	if (rx->frag_tbl != NULL) {
 		st->big = malloc(DP_FRAME_MAX);
 		if (st->big == NULL)
@@ -989,10 +1050,13 @@ dp_rx_loop(void *arg)
 				}
 			} else if (st->burst_tsc - idle_check_tsc > idle_check_every) {
 				idle_check_tsc = st->burst_tsc;
-				rx_idle_advance(st, wall_ns());
+				int64_t now = wall_ns();
+
+				rx_idle_advance(st, now);
 				if (rx->frag_tbl != NULL)
-					rx_frag_expire(st, (uint64_t)wall_ns());
+					rx_frag_expire(st, (uint64_t)now);
 				rx_burst_end(st);
+				rx_checkpoint(st, now);
 			}
 			/* oversubscribed lcores (replay on 2 CPUs): let the others run */
 			if (++idle_polls > 64)
@@ -1014,6 +1078,7 @@ dp_rx_loop(void *arg)
 		if (rx->frag_tbl != NULL)
 			rx_frag_expire(st, (uint64_t)st->arrival_ns);
 		rx_burst_end(st);
+		rx_checkpoint(st, st->arrival_ns);
 	}
 	rx_finish(st);
 	return 0;
