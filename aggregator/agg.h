@@ -140,6 +140,9 @@ typedef void (*agg_walk_fn)(void *arg, const char *id, uint8_t id_len, int64_t k
  */
 uint64_t agg_table_walk(const struct agg_table *t, agg_walk_fn fn, void *arg);
 
+/** The window scheme of t: size S and slide D. */
+void agg_table_window(const struct agg_table *t, int64_t *size_ns, int64_t *slide_ns);
+
 /** @return 1 and the open window index range [lo, hi], or 0 when none is open. */
 int agg_table_span(const struct agg_table *t, int64_t *lo, int64_t *hi);
 

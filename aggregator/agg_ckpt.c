@@ -17,15 +17,18 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_common.h>
 #include <rte_cycles.h>
 #include <rte_hash_crc.h>
+#include <rte_pause.h>
 
 #include "agg_ckpt.h"
 #include "wr_log.h"
@@ -63,6 +66,10 @@ struct ckpt_closed {
 };
 
 _Static_assert(sizeof(struct ckpt_closed) == AGG_CKPT_CLOSED_SIZE, "close mark size");
+/* tests/fuzz/fuzz_ckpt.c and tests/integration/test_checkpoint.py read this layout */
+_Static_assert(sizeof(struct ckpt_hdr) == 104 && offsetof(struct ckpt_hdr, rx) == 56,
+	       "checkpoint header layout");
+_Static_assert(sizeof(struct ckpt_win) == 24, "checkpoint entry layout");
 
 static inline size_t
 win_bytes(unsigned int n_metrics, uint8_t id_len)
@@ -505,13 +512,57 @@ write_all(int fd, const uint8_t *p, size_t n)
 	return 0;
 }
 
+/* tmp + rename: a kill mid-write leaves the previous checkpoint whole. */
+static int
+ckpt_file_write(struct agg_ckpt *c)
+{
+	int fd, rc;
+
+	fd = open(c->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return -errno;
+	rc = write_all(fd, c->buf, c->len);
+	if (close(fd) != 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && rename(c->tmp, c->path) != 0)
+		rc = -errno;
+	return rc;
+}
+
+static inline uint64_t
+tsc_ns(uint64_t t0)
+{
+	return (uint64_t)((double)(rte_rdtsc() - t0) * 1e9 / (double)rte_get_tsc_hz());
+}
+
+/* The owner takes the outcome of the last save into its own counters. */
+static void
+ckpt_account(struct agg_ckpt *c, int rc, uint64_t write_ns)
+{
+	c->ctr->v[WR_CTR_CKPT_WRITE_NS] += write_ns;
+	if (rc == 0) {
+		c->ctr->v[WR_CTR_CKPT_WRITTEN]++;
+		return;
+	}
+	c->ctr->v[WR_CTR_CKPT_FAILED]++;
+	WR_LOG(ERR, aggregator, "event=checkpoint_failed worker=%u path=%s err=\"%s\"",
+	       c->fp.worker, c->tmp, strerror(-rc));
+}
+
 int
 agg_ckpt_write(struct agg_ckpt *c, const struct agg_table *t, const struct wr_ckpt_rx *rx)
 {
 	uint64_t t0 = rte_rdtsc();
+	int state = atomic_load_explicit(&c->state, memory_order_acquire);
 	size_t need;
-	int fd, rc;
+	int rc;
 
+	if (state == AGG_CKPT_READY || state == AGG_CKPT_WRITING) {
+		c->ctr->v[WR_CTR_CKPT_SKIPPED]++;	/* the disk is slower than the interval */
+		return -EBUSY;
+	}
+	if (state == AGG_CKPT_DONE)
+		ckpt_account(c, c->rc, c->write_ns);
 	need = agg_ckpt_encode(t, &c->fp, rx, c->buf, c->cap);
 	if (need > c->cap) {
 		/* grows with the open state, once per checkpoint at most; never per record */
@@ -519,33 +570,150 @@ agg_ckpt_write(struct agg_ckpt *c, const struct agg_table *t, const struct wr_ck
 		uint8_t *b = realloc(c->buf, cap);
 
 		if (b == NULL) {
-			rc = -ENOMEM;
-			goto fail;
+			atomic_store_explicit(&c->state, AGG_CKPT_IDLE, memory_order_relaxed);
+			ckpt_account(c, -ENOMEM, 0);
+			return -ENOMEM;
 		}
 		c->buf = b;
 		c->cap = cap;
 		need = agg_ckpt_encode(t, &c->fp, rx, c->buf, c->cap);
 	}
-	/* tmp + rename: a kill mid-write leaves the previous checkpoint whole */
-	fd = open(c->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (fd < 0) {
-		rc = -errno;
-		goto fail;
+	c->len = need;
+	if (c->async) {
+		atomic_store_explicit(&c->state, AGG_CKPT_READY, memory_order_release);
+		c->ctr->v[WR_CTR_CKPT_NS] += tsc_ns(t0);
+		return 0;
 	}
-	rc = write_all(fd, c->buf, need);
-	if (close(fd) != 0 && rc == 0)
-		rc = -errno;
-	if (rc == 0 && rename(c->tmp, c->path) != 0)
-		rc = -errno;
-	if (rc != 0)
-		goto fail;
-	c->ctr->v[WR_CTR_CKPT_WRITTEN]++;
-	c->ctr->v[WR_CTR_CKPT_NS] += (uint64_t)((double)(rte_rdtsc() - t0) * 1e9 /
-						 (double)rte_get_tsc_hz());
-	return 0;
-fail:
-	c->ctr->v[WR_CTR_CKPT_FAILED]++;
-	WR_LOG(ERR, aggregator, "event=checkpoint_failed worker=%u path=%s err=\"%s\"",
-	       c->fp.worker, c->tmp, strerror(-rc));
+	atomic_store_explicit(&c->state, AGG_CKPT_IDLE, memory_order_relaxed);
+	rc = ckpt_file_write(c);
+	ckpt_account(c, rc, tsc_ns(t0));
+	c->ctr->v[WR_CTR_CKPT_NS] += tsc_ns(t0);
 	return rc;
+}
+
+void
+agg_ckpt_retire(struct agg_ckpt *c, const struct agg_table *next)
+{
+	uint8_t mark[AGG_CKPT_CLOSED_SIZE];
+	int state = AGG_CKPT_READY;
+
+	if (c == NULL)
+		return;
+	/* a save not started yet is cancelled; one under way is waited for */
+	if (!atomic_compare_exchange_strong_explicit(&c->state, &state, AGG_CKPT_IDLE,
+						     memory_order_acquire, memory_order_relaxed)) {
+		while (state == AGG_CKPT_WRITING) {
+			rte_pause();
+			state = atomic_load_explicit(&c->state, memory_order_acquire);
+		}
+		if (state == AGG_CKPT_DONE) {
+			ckpt_account(c, c->rc, c->write_ns);
+			atomic_store_explicit(&c->state, AGG_CKPT_IDLE, memory_order_relaxed);
+		}
+	}
+	if (unlink(c->path) != 0 && errno != ENOENT) {
+		c->ctr->v[WR_CTR_CKPT_FAILED]++;
+		WR_LOG(ERR, aggregator, "event=checkpoint_unlink_failed path=%s err=\"%s\"",
+		       c->path, strerror(errno));
+	}
+	if (next == NULL)
+		return;
+	agg_table_window(next, &c->fp.size_ns, &c->fp.slide_ns);
+	/* the mark in the new scheme's window indices */
+	c->closed_k = closed_index(&c->fp, c->closed_wm);
+	c->next_close_wm = next_close(&c->fp, c->closed_k);
+	agg_ckpt_closed_encode(mark, c->closed_k, c->closed_wm);
+	if (pwrite(c->closed_fd, mark, sizeof(mark), 0) != (ssize_t)sizeof(mark))
+		c->ctr->v[WR_CTR_CKPT_FAILED]++;
+}
+
+/* ---- writer thread ---------------------------------------------------- */
+
+struct agg_ckpt_writer {
+	pthread_t thread;
+	_Atomic int quit;		/* main -> writer */
+	unsigned int n;
+	struct agg_ckpt *c[];
+};
+
+static void *
+ckpt_writer_main(void *arg)
+{
+	struct agg_ckpt_writer *wr = arg;
+	struct timespec nap = { .tv_sec = 0, .tv_nsec = 5000000 };
+	unsigned int i;
+
+	while (!atomic_load_explicit(&wr->quit, memory_order_acquire)) {
+		for (i = 0; i < wr->n; i++) {
+			struct agg_ckpt *c = wr->c[i];
+			struct timespec a, b;
+			int ready = AGG_CKPT_READY;
+
+			/* a CAS: the owner may take a READY buffer back (agg_ckpt_retire) */
+			if (!atomic_compare_exchange_strong_explicit(&c->state, &ready,
+								     AGG_CKPT_WRITING,
+								     memory_order_acquire,
+								     memory_order_relaxed))
+				continue;
+			clock_gettime(CLOCK_MONOTONIC, &a);
+			c->rc = ckpt_file_write(c);
+			clock_gettime(CLOCK_MONOTONIC, &b);
+			c->write_ns = (uint64_t)((b.tv_sec - a.tv_sec) * 1000000000LL +
+						 (b.tv_nsec - a.tv_nsec));
+			atomic_store_explicit(&c->state, AGG_CKPT_DONE, memory_order_release);
+		}
+		nanosleep(&nap, NULL);
+	}
+	return NULL;
+}
+
+struct agg_ckpt_writer *
+agg_ckpt_writer_start(struct agg_ckpt *const *c, unsigned int n, char *err, size_t errlen)
+{
+	struct agg_ckpt_writer *wr = calloc(1, sizeof(*wr) + n * sizeof(wr->c[0]));
+	unsigned int i;
+	int rc;
+
+	if (wr == NULL) {
+		snprintf(err, errlen, "[checkpoint]: out of memory");
+		return NULL;
+	}
+	wr->n = n;
+	for (i = 0; i < n; i++) {
+		wr->c[i] = c[i];
+		c[i]->async = 1;
+	}
+	rc = pthread_create(&wr->thread, NULL, ckpt_writer_main, wr);
+	if (rc != 0) {
+		for (i = 0; i < n; i++)
+			c[i]->async = 0;
+		free(wr);
+		snprintf(err, errlen, "[checkpoint]: cannot start the writer thread: %s",
+			 strerror(rc));
+		return NULL;
+	}
+	pthread_setname_np(wr->thread, "weir-ckpt");
+	return wr;
+}
+
+void
+agg_ckpt_writer_stop(struct agg_ckpt_writer *wr)
+{
+	unsigned int i;
+
+	if (wr == NULL)
+		return;
+	atomic_store_explicit(&wr->quit, 1, memory_order_release);
+	pthread_join(wr->thread, NULL);
+	/* the lcores are done: the main thread may count their last save */
+	for (i = 0; i < wr->n; i++) {
+		struct agg_ckpt *c = wr->c[i];
+
+		if (atomic_load_explicit(&c->state, memory_order_acquire) == AGG_CKPT_DONE) {
+			ckpt_account(c, c->rc, c->write_ns);
+			atomic_store_explicit(&c->state, AGG_CKPT_IDLE, memory_order_relaxed);
+		}
+		c->async = 0;
+	}
+	free(wr);
 }

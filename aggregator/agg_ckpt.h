@@ -18,6 +18,7 @@
 #ifndef AGG_CKPT_H
 #define AGG_CKPT_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,8 @@
 #define AGG_CKPT_PATH_MAX	4096
 /* close marks looked at on start: every table owner a config can have */
 #define AGG_CKPT_OWNERS_MAX	64
+
+struct agg_ckpt_writer;
 
 /* What a checkpoint must match to be restored: the configuration it came from. */
 struct agg_ckpt_fp {
@@ -80,13 +83,29 @@ int agg_ckpt_closed_decode(const uint8_t *buf, size_t len, int64_t *closed_k,
  * One table owner's checkpoint state. Only the owning lcore touches it once
  * it runs (the main thread before launch).
  */
+enum agg_ckpt_state {
+	AGG_CKPT_IDLE = 0,	/* the buffer is the owner's */
+	AGG_CKPT_READY = 1,	/* owner -> writer: buf[0..len) to save (release) */
+	AGG_CKPT_DONE = 2,	/* writer -> owner: saved, rc and ns set (release) */
+	AGG_CKPT_WRITING = 3,	/* writer: took a READY buffer (READY -> WRITING, CAS) */
+};
+
 struct agg_ckpt {
 	/* the watermark at which the next window closes: the data path's one
 	 * compare per record (agg_ckpt_before) */
 	int64_t next_close_wm;
+	/* owner <-> writer thread handshake on buf (enum agg_ckpt_state); with
+	 * no writer (async == 0) the owner writes the file itself */
+	_Atomic int state;
+	int async;			/* main: set before launch; then ro */
+	int rc;				/* writer: wo before DONE; owner: ro after */
+	uint64_t write_ns;		/* writer: wo before DONE; owner: ro after */
+	size_t len;			/* owner: wo before READY; writer: ro */
 	int64_t closed_k;		/* close mark: windows <= closed_k may be in Kafka */
 	int64_t closed_wm;		/* the watermark of that mark */
 	int closed_fd;			/* agg<W>.closed, open for pwrite */
+	/* the configuration's fingerprint; size/slide follow the table's
+	 * scheme after a weirctl set window change (agg_ckpt_retire) */
 	struct agg_ckpt_fp fp;
 	struct wr_counters *ctr;	/* the owner's */
 	uint8_t *buf;			/* encode buffer, grown at a checkpoint when short */
@@ -132,9 +151,29 @@ agg_ckpt_before(struct agg_ckpt *c, const struct agg_table *t, const struct wr_r
 }
 
 /**
- * On a WR_REC_CHECKPOINT, after t handled it: write the checkpoint file.
- * @return 0 or -errno (counted and logged).
+ * On a WR_REC_CHECKPOINT, after t handled it: serialise t into the buffer
+ * and hand it to the writer thread (or, with none, write the file now).
+ * When the writer still holds the previous checkpoint this one is skipped
+ * (counted). @return 0 or -errno (counted and logged).
  */
 int agg_ckpt_write(struct agg_ckpt *c, const struct agg_table *t, const struct wr_ckpt_rx *rx);
+
+/**
+ * A window scheme change retires the owner's old table: before the old
+ * windows are flushed, drop the checkpoint (it holds them: a restart must
+ * not bring them back), then follow the new table's scheme for close marks
+ * and checkpoints. Waits for the writer if it is saving (rare, ms).
+ */
+void agg_ckpt_retire(struct agg_ckpt *c, const struct agg_table *next);
+
+/**
+ * The thread that saves every owner's checkpoints, so that the rename (ext4
+ * may flush the file's data there: milliseconds) never stalls an lcore.
+ * Sets async on each. @return the writer, or NULL with err filled.
+ */
+struct agg_ckpt_writer *agg_ckpt_writer_start(struct agg_ckpt *const *c, unsigned int n,
+					      char *err, size_t errlen);
+/** Stop and join (accepts NULL); then count each owner's last save (lcores stopped). */
+void agg_ckpt_writer_stop(struct agg_ckpt_writer *w);
 
 #endif /* AGG_CKPT_H */

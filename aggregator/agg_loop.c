@@ -144,6 +144,7 @@ agg_one(struct agg_worker *wk, struct agg_table *tabs[2], unsigned int *cur,
 	if (r->kind == WR_REC_TICK && r->pad[1] == AGG_REC_RETIRE && p != *cur &&
 	    agg_table_of(wk, tabs, p) != NULL) {
 		/* every window of the old scheme is closed: hand its table back */
+		agg_ckpt_retire(wk->ckpt, tabs[p]);
 		agg_table_flush(tabs[*cur], agg_stage_emit, stage);
 		atomic_store_explicit(&wk->retired, tabs[*cur], memory_order_release);
 		tabs[*cur] = NULL;

@@ -795,6 +795,13 @@ agg_table_flush(struct agg_table *t, agg_emit_fn emit, void *arg)
 		close_all(t, emit, arg);
 }
 
+void
+agg_table_window(const struct agg_table *t, int64_t *size_ns, int64_t *slide_ns)
+{
+	*size_ns = t->size_ns;
+	*slide_ns = t->slide_ns;
+}
+
 int
 agg_table_span(const struct agg_table *t, int64_t *lo, int64_t *hi)
 {
@@ -822,7 +829,8 @@ agg_table_walk(const struct agg_table *t, agg_walk_fn fn, void *arg)
 			const struct agg_dev *d = &t->devs[r->dev];
 
 			if (fn != NULL)
-				fn(arg, (const char *)dev_id(t, d), d->id_len, k, r->count, r->stats);
+				fn(arg, (const char *)dev_id(t, d), d->id_len, k, r->count,
+				   r->stats);
 			n++;
 		}
 		if (k == t->hi)

@@ -54,7 +54,12 @@
 	X(CKPT_WRITTEN, "checkpoints_written", \
 	  "checkpoint files of open windows written ([checkpoint] dir)") \
 	X(CKPT_FAILED, "checkpoints_failed", "checkpoints not written: I/O error (logged)") \
-	X(CKPT_NS, "checkpoint_ns", "nanoseconds the lcore spent writing checkpoints and close marks") \
+	X(CKPT_SKIPPED, "checkpoints_skipped", \
+	  "checkpoints not taken: the writer thread was still saving the previous one") \
+	X(CKPT_NS, "checkpoint_ns", \
+	  "nanoseconds the owning lcore spent on checkpoints (serialising) and close marks") \
+	X(CKPT_WRITE_NS, "checkpoint_write_ns", \
+	  "nanoseconds the checkpoint writer thread spent saving files (off the lcores)") \
 	X(CKPT_RESTORED_WINDOWS, "checkpoint_restored_windows", \
 	  "open windows put back from a checkpoint at start") \
 	X(CKPT_RESTORED_RECORDS, "checkpoint_restored_records", \

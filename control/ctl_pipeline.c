@@ -271,6 +271,9 @@ ckpt_setup(struct ctl_pipeline *pl, char *err, size_t errlen)
 			pl->ckpt_rx = rx;
 		pl->ckpt_rx.w = wm;
 	}
+	pl->ckpt_writer = agg_ckpt_writer_start(pl->ckpt, pl->n_out, err, errlen);
+	if (pl->ckpt_writer == NULL)
+		return -1;
 	wm = agg_ckpt_dir_closed_wm(c->ckpt_dir);
 	if (wm > pl->ckpt_rx.w)
 		pl->ckpt_rx.w = wm;
@@ -647,6 +650,8 @@ pipeline_destroy(struct ctl_pipeline *pl)
 
 	for (w = 0; w < CFG_RX_QUEUES_MAX; w++)
 		dp_rx_free(&pl->rx[w]);
+	agg_ckpt_writer_stop(pl->ckpt_writer);	/* before the states it reads */
+	pl->ckpt_writer = NULL;
 	if (pl->port_id >= 0)
 		dp_port_stop((uint16_t)pl->port_id);
 	for (w = 0; w < pl->n_out; w++) {
@@ -786,6 +791,8 @@ ctl_main(struct ctl_options *o)
 	t2 = mono_s();
 	/* every window is flushed and with the sink (delivered, spilled or
 	 * counted failed): nothing is left for a restart to resume */
+	agg_ckpt_writer_stop(pl->ckpt_writer);
+	pl->ckpt_writer = NULL;
 	if (o->cfg.ckpt_dir[0] != '\0' && pl->ckpt[0] != NULL)
 		agg_ckpt_dir_clear(o->cfg.ckpt_dir);
 	ctl_server_stop(pl);

@@ -64,6 +64,7 @@ struct ctl_pipeline {
 	/* [checkpoint]: each table owner's state (NULL = off) and the RX
 	 * watermark state restored at start (rx.restore points here) */
 	struct agg_ckpt *ckpt[RTE_MAX_LCORE];
+	struct agg_ckpt_writer *ckpt_writer;	/* saves their files, off the lcores */
 	struct wr_ckpt_rx ckpt_rx;
 	struct wr_counters *ctr;	/* [q] = RX queue q, [n_rx + w] = worker w */
 	struct hdr *lat[RTE_MAX_LCORE];

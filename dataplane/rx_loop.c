@@ -749,6 +749,7 @@ rx_switch_end(struct dp_rx_state *st)
 	if (rx->n_workers == 0) {
 		struct wr_record tick = { .kind = WR_REC_TICK, .watermark_ns = st->w };
 
+		agg_ckpt_retire(rx->inline_ckpt, st->itab[old ^ 1u]);
 		agg_table_process(st->itab[old], &tick, agg_stage_emit, &st->inline_stage);
 		agg_table_flush(st->itab[old], agg_stage_emit, &st->inline_stage);
 		atomic_store_explicit(&rx->inline_retired, st->itab[old], memory_order_release);

@@ -89,6 +89,9 @@ fi
 echo "== [${SECONDS}s] Kafka faults, spill journal, bounded shutdown (gcc build)"
 WEIR_BUILD=build-gcc python3 -m unittest tests/integration/test_faults.py
 
+echo "== [${SECONDS}s] crash recovery: checkpoints across SIGKILL (gcc build)"
+WEIR_BUILD=build-gcc python3 -m unittest tests/integration/test_checkpoint.py
+
 echo "== [${SECONDS}s] overload: 10x max_devices into a slow broker, bounded memory and logs (gcc build)"
 (cd tests/integration && WEIR_BUILD=../../build-gcc python3 -m unittest test_overload)
 

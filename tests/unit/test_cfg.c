@@ -103,6 +103,8 @@ check_defaults(const struct weir_config *c)
 	assert_int_equal(c->slide_ns, 60LL * 1000000000LL);
 	assert_int_equal(c->allowed_lateness_ns, 5LL * 1000000000LL);
 	assert_int_equal(c->idle_timeout_ns, 10LL * 1000000000LL);
+	assert_string_equal(c->ckpt_dir, "");	/* checkpoints off by default */
+	assert_int_equal(c->ckpt_interval_ns, 10LL * 1000000000LL);
 	assert_int_equal(c->time_mode, CFG_TIME_EVENT);
 	assert_int_equal(c->workers, 1);
 	assert_int_equal(c->max_devices, 1000000);
@@ -225,6 +227,24 @@ test_every_key(void **state)
 	assert_int_equal(cfg_validate(&c, err, sizeof(err)), 0);
 }
 
+/* [checkpoint]: both keys through --set */
+static void
+test_checkpoint_keys(void **state)
+{
+	static struct weir_config c;
+	char err[ERRLEN];
+
+	(void)state;
+	cfg_defaults(&c);
+	assert_int_equal(cfg_set(&c, "checkpoint.dir=/var/lib/weir/ckpt", err, sizeof(err)), 0);
+	assert_int_equal(cfg_set(&c, "checkpoint.interval=250ms", err, sizeof(err)), 0);
+	assert_string_equal(c.ckpt_dir, "/var/lib/weir/ckpt");
+	assert_int_equal(c.ckpt_interval_ns, 250LL * 1000000LL);
+	assert_int_equal(cfg_validate(&c, err, sizeof(err)), 0);
+	assert_int_not_equal(cfg_set(&c, "checkpoint.interval=soon", err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "[checkpoint] interval"));
+}
+
 static void
 test_enum_choices(void **state)
 {
@@ -281,6 +301,13 @@ static const struct {
 	{ "[window]\nsize = 6x\n",
 	  ":2: [window] size: \"6x\" is not a duration (use ms, s, m, h)" },
 	{ "[window]\nslid = 1s\n", ":2: unknown key [window] slid" },
+	{ "[checkpoint]\ninterval = 5x\n",
+	  ":2: [checkpoint] interval: \"5x\" is not a duration (use ms, s, m, h)" },
+	{ "[checkpoint]\ninterval = 0\n",
+	  ":2: [checkpoint] interval: \"0\" must be greater than 0" },
+	{ "[checkpoint]\ninterval = -1s\n",
+	  ":2: [checkpoint] interval: \"-1s\" must not be negative" },
+	{ "[checkpoint]\ndirr = /x\n", ":2: unknown key [checkpoint] dirr" },
 	{ "[window]\nSize = 1s\n", ":2: unknown key [window] Size" },
 	{ "[input]\nsize = 1s\n", ":2: unknown key [input] size" },
 	{ "[input]\nrange = 1, 2\n", ":2: unknown key [input] range" },
@@ -1002,7 +1029,7 @@ static const char *const all_keys[] = {
 	"dataplane.ring_size", "dataplane.mbufs", "topics.aggregated", "topics.alerts",
 	"topics.rejected", "topics.partitions", "kafka.brokers", "kafka.<property>", "eal.args",
 	"topics.rejected_rate", "control.socket", "control.metrics_listen", "control.socket_group",
-	"control.user",
+	"control.user", "checkpoint.dir", "checkpoint.interval",
 };
 
 static char *
@@ -1279,6 +1306,7 @@ main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_every_key),
 		cmocka_unit_test(test_enum_choices),
+		cmocka_unit_test(test_checkpoint_keys),
 		cmocka_unit_test(test_file_errors),
 		cmocka_unit_test(test_file_errors_raw),
 		cmocka_unit_test(test_error_buffer),
