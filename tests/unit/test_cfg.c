@@ -243,6 +243,13 @@ test_checkpoint_keys(void **state)
 	assert_int_equal(cfg_validate(&c, err, sizeof(err)), 0);
 	assert_int_not_equal(cfg_set(&c, "checkpoint.interval=soon", err, sizeof(err)), 0);
 	assert_non_null(strstr(err, "[checkpoint] interval"));
+	/* several RX queues would cut at different moments: refused at start */
+	assert_int_equal(cfg_set(&c, "dataplane.rx_queues=2", err, sizeof(err)), 0);
+	assert_int_not_equal(cfg_validate(&c, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "[checkpoint] dir (--set checkpoint.dir=/var/lib/weir/ckpt) "
+				    "needs [dataplane] rx_queues = 1"));
+	assert_int_equal(cfg_set(&c, "checkpoint.dir=", err, sizeof(err)), 0);
+	assert_int_equal(cfg_validate(&c, err, sizeof(err)), 0);
 }
 
 static void
