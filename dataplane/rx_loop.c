@@ -1050,9 +1050,9 @@ dp_rx_loop(void *arg)
 					rx_burst_end(st);
 				}
 			} else if (st->burst_tsc - idle_check_tsc > idle_check_every) {
-				idle_check_tsc = st->burst_tsc;
 				int64_t now = wall_ns();
 
+				idle_check_tsc = st->burst_tsc;
 				rx_idle_advance(st, now);
 				if (rx->frag_tbl != NULL)
 					rx_frag_expire(st, (uint64_t)now);

@@ -3,7 +3,7 @@
 """Checkpoints across SIGKILL (issue 5, [checkpoint] dir).
 
 A weir-gen capture is cut in two at a point in time: part A, then part B.
-A first `weir replay A --speed 1x` with checkpoints every 3 s of capture
+A first `weir replay A --speed 1x` with checkpoints every 1 s of capture
 time is SIGKILLed right after a window closed that every owner's last
 checkpoint still holds next to windows still open; a second
 `weir replay B` with the same checkpoint directory resumes the open windows
@@ -44,7 +44,7 @@ REFMODEL = os.path.join(ROOT, "tests", "refmodel.py")
 START = 1732233600
 SPLIT = 24			# seconds of capture in part A
 # no idle advance: the gap between the kill and part B must not move the watermark
-WIN = ["window.size=5s", "window.slide=5s", "window.allowed_lateness=1s",
+WIN = ["window.size=5s", "window.slide=5s", "window.allowed_lateness=2s",
        "window.idle_timeout=1h"]
 NS = 10**9
 
@@ -299,14 +299,17 @@ class CheckpointTest(unittest.TestCase):
                      "checkpoints", lost, c), file=sys.stderr)
         return c
 
+    # A checkpoint every second of capture time, 5 s windows, 2 s lateness:
+    # window [5m - 5, 5m) closes at about 5m + 2.2 s, so the checkpoints at
+    # 5m + 1 and 5m + 2 straddle it and the kill has until 5m + 3 to land.
+
     def test_sigkill_resume_workers2(self):
-        """Two aggregator lcores, each saving and restoring its own windows;
-        a checkpoint every 3 s of capture time for 5 s windows."""
-        self.sigkill_resume(2, 3)
+        """Two aggregator lcores, each saving and restoring its own windows."""
+        self.sigkill_resume(2, 1)
 
     def test_sigkill_resume_inline(self):
         """workers = 0: the RX lcore aggregates and checkpoints inline."""
-        self.sigkill_resume(0, 3)
+        self.sigkill_resume(0, 1)
 
     def test_refused_checkpoint_starts_fresh(self):
         """A checkpoint of another configuration is refused with a clear log
