@@ -78,10 +78,30 @@ win_bytes(unsigned int n_metrics, uint8_t id_len)
 	       (size_t)n_metrics * sizeof(struct wr_stat);
 }
 
+/*
+ * CRC32C as rte_hash_crc() computes it, words loaded by value: names and
+ * file bytes sit at any address, and rte_hash_crc() would load them as
+ * misaligned uint64_t (UBSan).
+ */
+uint32_t
+agg_ckpt_crc(const void *buf, size_t n, uint32_t crc)
+{
+	const uint8_t *p = buf;
+	uint64_t v;
+
+	for (; n >= 8; p += 8, n -= 8) {
+		memcpy(&v, p, sizeof(v));
+		crc = rte_hash_crc_8byte(v, crc);
+	}
+	for (; n > 0; p++, n--)
+		crc = rte_hash_crc_1byte(*p, crc);
+	return crc;
+}
+
 static inline uint32_t
 crc32c(const void *p, size_t n)
 {
-	return rte_hash_crc(p, (uint32_t)n, UINT32_MAX);
+	return agg_ckpt_crc(p, n, UINT32_MAX);
 }
 
 uint32_t
@@ -91,7 +111,7 @@ agg_ckpt_names_crc(const char *const *names, unsigned int n)
 	unsigned int i;
 
 	for (i = 0; i < n; i++)
-		crc = rte_hash_crc(names[i], (uint32_t)strlen(names[i]) + 1, crc);
+		crc = agg_ckpt_crc(names[i], strlen(names[i]) + 1, crc);
 	return crc;
 }
 

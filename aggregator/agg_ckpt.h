@@ -52,6 +52,9 @@ struct agg_ckpt_counts {
 	uint64_t discarded;		/* at or below the close mark, or no room */
 };
 
+/** CRC-32C of n bytes at any address, from crc (UINT32_MAX to start; no final xor). */
+uint32_t agg_ckpt_crc(const void *buf, size_t n, uint32_t crc);
+
 /** CRC-32C of the metric names in order, each with its NUL. */
 uint32_t agg_ckpt_names_crc(const char *const *names, unsigned int n);
 
