@@ -904,6 +904,9 @@ rx_checkpoint(struct dp_rx_state *st, int64_t clock)
 	ck.w_at_last_valid = st->w_at_last_valid;
 	ck.have_valid = (uint32_t)st->have_valid;
 	if (rx->n_workers == 0) {
+		/* records still batched for the table belong before the cut */
+		if (st->n_stage[0] != 0)
+			rx_inline_batch(st);
 		if (rx->inline_ckpt != NULL)
 			agg_ckpt_write(rx->inline_ckpt, st->itab[st->par], &ck);
 		return;
