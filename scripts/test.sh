@@ -93,7 +93,7 @@ echo "== [${SECONDS}s] crash recovery: checkpoints across SIGKILL (gcc build)"
 WEIR_BUILD=build-gcc python3 -m unittest tests/integration/test_checkpoint.py
 
 echo "== [${SECONDS}s] overload: 10x max_devices into a slow broker, bounded memory and logs (gcc build)"
-(cd tests/integration && WEIR_BUILD=../../build-gcc python3 -m unittest test_overload)
+(cd tests/integration && WEIR_BUILD=build-gcc python3 -m unittest test_overload)
 
 echo "== [${SECONDS}s] several RX queues: RSS spread vs a Toeplitz model, same results as one queue (gcc)"
 (cd tests/integration && WEIR_BUILD=build-gcc python3 -m unittest test_rxqueues)

@@ -25,16 +25,13 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 REFMODEL = os.path.join(ROOT, "tests", "refmodel.py")
+sys.path.insert(0, HERE)
+import wtest  # noqa: E402
 WIN = ["window.size=5s", "window.slide=5s", "window.allowed_lateness=1s"]
 
 
 def build_dir():
-    want = os.environ.get("WEIR_BUILD")
-    for d in ([want] if want else ["build-gcc", "build"]):
-        path = d if os.path.isabs(d) else os.path.join(ROOT, d)
-        if os.path.exists(os.path.join(path, "tools", "weir-devbroker")):
-            return path
-    raise unittest.SkipTest("no build with tools/weir-devbroker (set WEIR_BUILD)")
+    return wtest.build_dir("weir-devbroker")
 
 
 class Broker:

@@ -13,7 +13,7 @@ software, with the NIC's Toeplitz hash and key). Checked here:
   others' watermark: rx_queues[].watermark_raised);
 - rx_queues > 1 without aggregator workers is refused at start.
 
-Usage: cd tests/integration && WEIR_BUILD=../../build-gcc python3 -m unittest test_rxqueues
+Usage: cd tests/integration && WEIR_BUILD=build-gcc python3 -m unittest test_rxqueues
 """
 import json
 import math
