@@ -43,6 +43,7 @@ agg_stage_init(struct agg_stage *s, struct rte_ring *out, size_t res_size)
 	s->out = out;
 	s->res_size = res_size;
 	s->n = 0;
+	s->closed = NULL;
 	s->buf = aligned_alloc(64, RTE_ALIGN_CEIL(AGG_STAGE_MAX * res_size, 64));
 	return s->buf == NULL ? -ENOMEM : 0;
 }
@@ -75,6 +76,8 @@ agg_stage_emit(void *arg, const struct wr_result *res)
 	struct agg_stage *s = arg;
 
 	memcpy(s->buf + s->n * s->res_size, res, s->res_size);
+	if (s->closed != NULL)
+		*s->closed += res->count;
 	if (++s->n == AGG_STAGE_MAX)
 		agg_stage_flush(s);
 }
@@ -284,6 +287,7 @@ agg_loop(void *arg)
 		is.wm[s] = INT64_MIN;
 	if (agg_stage_init(&stage, wk->out, wk->res_size) != 0)
 		return -ENOMEM;
+	stage.closed = &wk->ctr->v[WR_CTR_REC_CLOSED];
 	top_seen = atomic_load_explicit(&wk->top.req, memory_order_acquire);
 	while (!done) {
 		struct rte_ring_zc_data zcd;

@@ -29,6 +29,7 @@ struct agg_stage {
 	size_t res_size;
 	unsigned int n;
 	uint8_t *buf;		/* AGG_STAGE_MAX * res_size bytes */
+	uint64_t *closed;	/* NULL, or += the count of every result staged */
 };
 
 /** agg_emit_fn: copy a result into the stage, flushing when full. */

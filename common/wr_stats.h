@@ -68,7 +68,11 @@
 	  "checkpointed windows not restored: already closed (emitted) before the crash, " \
 	  "or no room") \
 	X(CKPT_REFUSED, "checkpoints_refused", \
-	  "checkpoint files refused at start: torn, bad CRC or another configuration")
+	  "checkpoint files refused at start: torn, bad CRC or another configuration") \
+	X(CKPT_LOST_RECORDS, "checkpoint_lost_records", \
+	  "records a crashed run had accepted that reached no result and no checkpoint") \
+	X(REC_CLOSED, "records_in_closed_windows", \
+	  "sum of the counts of the windows handed to the sink")
 
 enum wr_counter {
 #define WR_X(e, n, h) WR_CTR_##e,

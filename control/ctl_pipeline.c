@@ -6,6 +6,10 @@
  * stop ports, destroy in reverse order, rte_eal_cleanup. Main thread.
  */
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -226,6 +230,142 @@ rx_skew(const struct weir_config *c)
 }
 
 /*
+ * The crash ledger ([checkpoint] dir): every lcore's counters live in
+ * DIR/counters, mapped MAP_SHARED, so that their plain stores outlive a
+ * SIGKILL in the page cache and the next start can say what the crashed run
+ * lost: records it accepted (plus those it had restored) that reached
+ * neither a window handed to the sink nor the checkpoint restored now.
+ * A clean stop removes the file.
+ */
+#define LEDGER_MAGIC	0x4c525757u	/* "WWRL" */
+#define LEDGER_VERSION	1
+#define LEDGER_STRUCTS_MAX	4096
+
+struct ledger_hdr {
+	uint32_t magic;
+	uint32_t version;
+	uint32_t n_ctr;			/* WR_CTR_COUNT */
+	uint32_t n_reason;		/* WR_REASON_COUNT */
+	uint32_t n_structs;		/* struct wr_counters that follow */
+	uint32_t tumbling;		/* size == slide: counts compare record for record */
+	uint8_t pad[40];		/* the counters start 64-byte aligned */
+};
+
+static void
+ledger_path(char *buf, size_t len, const char *dir)
+{
+	snprintf(buf, len, "%s/counters", dir);
+}
+
+/* A crashed run's ledger, summed into *sum. @return 1 when there was a usable one. */
+static int
+ledger_read(const char *dir, struct wr_counters *sum, int *tumbling)
+{
+	struct wr_counters one;
+	struct ledger_hdr h;
+	char path[PATH_MAX];
+	struct stat stt;
+	unsigned int i;
+	int fd, ok = 0;
+
+	ledger_path(path, sizeof(path), dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	memset(sum, 0, sizeof(*sum));
+	if (fstat(fd, &stt) == 0 && pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) &&
+	    h.magic == LEDGER_MAGIC && h.version == LEDGER_VERSION && h.n_ctr == WR_CTR_COUNT &&
+	    h.n_reason == WR_REASON_COUNT && h.n_structs <= LEDGER_STRUCTS_MAX &&
+	    (uint64_t)stt.st_size == sizeof(h) + (uint64_t)h.n_structs * sizeof(one)) {
+		ok = 1;
+		for (i = 0; i < h.n_structs && ok; i++) {
+			ok = pread(fd, &one, sizeof(one), (off_t)(sizeof(h) + i * sizeof(one))) ==
+			     (ssize_t)sizeof(one);
+			if (ok)
+				wr_counters_add(sum, &one);
+		}
+		*tumbling = h.tumbling != 0;
+	}
+	close(fd);
+	if (!ok)
+		fprintf(stderr, "weir: %s is not a counter ledger of this weir version: the "
+			"records a crash lost are not counted this time\n", path);
+	return ok;
+}
+
+/* A fresh ledger for n counter structs, zeroed. @return them, or NULL with err. */
+static struct wr_counters *
+ledger_map(struct ctl_pipeline *pl, const char *dir, unsigned int n, char *err, size_t errlen)
+{
+	struct ledger_hdr h = {
+		.magic = LEDGER_MAGIC,
+		.version = LEDGER_VERSION,
+		.n_ctr = WR_CTR_COUNT,
+		.n_reason = WR_REASON_COUNT,
+		.n_structs = n,
+		.tumbling = pl->o->cfg.size_ns == pl->o->cfg.slide_ns,
+	};
+	size_t len = sizeof(h) + (size_t)n * sizeof(struct wr_counters);
+	char path[PATH_MAX];
+	void *m;
+	int fd;
+
+	ledger_path(path, sizeof(path), dir);
+	if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "[checkpoint] dir: cannot create %.512s: %s", dir,
+			 strerror(errno));
+		return NULL;
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd < 0 || ftruncate(fd, (off_t)len) != 0) {
+		snprintf(err, errlen, "[checkpoint] dir: cannot create %.512s: %s", path,
+			 strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED) {
+		snprintf(err, errlen, "[checkpoint] dir: cannot map %.512s: %s", path,
+			 strerror(errno));
+		return NULL;
+	}
+	memcpy(m, &h, sizeof(h));	/* the rest is zero (ftruncate) */
+	pl->ledger = m;
+	pl->ledger_len = len;
+	return (struct wr_counters *)((uint8_t *)m + sizeof(h));
+}
+
+/*
+ * After the restore: what the crashed run had open (accepted + restored -
+ * handed to the sink, tumbling windows) minus what came back now.
+ */
+static void
+ledger_lost(struct ctl_pipeline *pl, const struct wr_counters *prev, int prev_tumbling)
+{
+	uint64_t open_then, back = 0;
+	unsigned int i;
+
+	if (!prev_tumbling || pl->o->cfg.size_ns != pl->o->cfg.slide_ns)
+		return;		/* hopping: counts are per window joined, not per record */
+	for (i = 0; i < pl->n_rx + pl->n_out; i++)
+		back += pl->ctr[i].v[WR_CTR_CKPT_RESTORED_RECORDS];
+	open_then = wr_counters_accepted(prev) + prev->v[WR_CTR_CKPT_RESTORED_RECORDS] -
+		    prev->v[WR_CTR_REC_CLOSED];
+	if (open_then < back || open_then > wr_counters_accepted(prev) +
+	    prev->v[WR_CTR_CKPT_RESTORED_RECORDS]) {
+		fprintf(stderr, "weir: the crash ledger does not add up (open %" PRIu64
+			", restored %" PRIu64 "): lost records not counted\n", open_then, back);
+		return;
+	}
+	pl->ctr[0].v[WR_CTR_CKPT_LOST_RECORDS] = open_then - back;
+	fprintf(stderr, "weir: the crashed run lost %" PRIu64 " records (accepted, in no "
+		"result and no checkpoint); checkpoint.lost_records counts them\n",
+		open_then - back);
+}
+
+/*
  * [checkpoint]: open every table owner's files and put back what a crashed
  * run saved. The RX lcore resumes from the newest checkpoint's watermark
  * state, raised to the highest close mark: a window some owner closed (so
@@ -291,6 +431,8 @@ pipeline_setup(struct ctl_pipeline *pl, char *err, size_t errlen)
 	size_t rec_size = wr_record_size(c->n_metrics), res_size = wr_result_size(c->n_metrics);
 	unsigned int socket = rte_socket_id(), w, i;
 	char name[RTE_RING_NAMESIZE];
+	struct wr_counters prev;
+	int have_prev = 0, prev_tumbling = 0;
 	uint32_t room;
 	int rc;
 
@@ -442,12 +584,19 @@ pipeline_setup(struct ctl_pipeline *pl, char *err, size_t errlen)
 		}
 	}
 
-	pl->ctr = aligned_alloc(64, sizeof(*pl->ctr) * (pl->n_rx + pl->n_out));
-	if (pl->ctr == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
+	if (c->ckpt_dir[0] != '\0') {
+		have_prev = ledger_read(c->ckpt_dir, &prev, &prev_tumbling);
+		pl->ctr = ledger_map(pl, c->ckpt_dir, pl->n_rx + pl->n_out, err, errlen);
+		if (pl->ctr == NULL)
+			return -1;
+	} else {
+		pl->ctr = aligned_alloc(64, sizeof(*pl->ctr) * (pl->n_rx + pl->n_out));
+		if (pl->ctr == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		memset(pl->ctr, 0, sizeof(*pl->ctr) * (pl->n_rx + pl->n_out));
 	}
-	memset(pl->ctr, 0, sizeof(*pl->ctr) * (pl->n_rx + pl->n_out));
 	for (w = 0; w < pl->n_out; w++) {
 		struct agg_cfg ac = {
 			.socket = (int)socket,
@@ -515,6 +664,8 @@ pipeline_setup(struct ctl_pipeline *pl, char *err, size_t errlen)
 
 	if (c->ckpt_dir[0] != '\0' && ckpt_setup(pl, err, errlen) != 0)
 		return -1;
+	if (have_prev)
+		ledger_lost(pl, &prev, prev_tumbling);
 
 	/* alerts: every aggregator (or the RX lcore inline) -> the sink */
 	pl->alerts_ring = rte_ring_create_elem("agg_to_sink_alerts", sizeof(struct wr_alert),
@@ -679,7 +830,10 @@ pipeline_destroy(struct ctl_pipeline *pl)
 	rte_mempool_free(pl->pool);
 	snk_kafka_destroy(pl->kafka);
 	snk_broker_stop(pl->broker);
-	free(pl->ctr);
+	if (pl->ledger != NULL)
+		munmap(pl->ledger, pl->ledger_len);
+	else
+		free(pl->ctr);
 	dp_capture_free(&pl->cap);
 }
 
@@ -793,8 +947,13 @@ ctl_main(struct ctl_options *o)
 	 * counted failed): nothing is left for a restart to resume */
 	agg_ckpt_writer_stop(pl->ckpt_writer);
 	pl->ckpt_writer = NULL;
-	if (o->cfg.ckpt_dir[0] != '\0' && pl->ckpt[0] != NULL)
+	if (o->cfg.ckpt_dir[0] != '\0' && pl->ckpt[0] != NULL) {
+		char path[PATH_MAX];
+
 		agg_ckpt_dir_clear(o->cfg.ckpt_dir);
+		ledger_path(path, sizeof(path), o->cfg.ckpt_dir);
+		unlink(path);	/* a clean stop: nothing lost to count next time */
+	}
 	ctl_server_stop(pl);
 
 	memset(&rep, 0, sizeof(rep));

@@ -67,6 +67,9 @@ struct ctl_pipeline {
 	struct agg_ckpt_writer *ckpt_writer;	/* saves their files, off the lcores */
 	struct wr_ckpt_rx ckpt_rx;
 	struct wr_counters *ctr;	/* [q] = RX queue q, [n_rx + w] = worker w */
+	/* [checkpoint] dir: ctr lives in the crash ledger, a MAP_SHARED file */
+	void *ledger;
+	size_t ledger_len;
 	struct hdr *lat[RTE_MAX_LCORE];
 	_Atomic uint64_t devices_in_use;
 	_Atomic unsigned int producers_done;

@@ -87,11 +87,12 @@ ctl_summary_write(FILE *f, const struct ctl_report *r)
 	fprintf(f, "\"checkpoint\":{\"written\":%" PRIu64 ",\"failed\":%" PRIu64
 		",\"restored_windows\":%" PRIu64 ",\"restored_records\":%" PRIu64
 		",\"discarded\":%" PRIu64 ",\"refused\":%" PRIu64 ",\"skipped\":%" PRIu64
-		",\"lcore_ns\":%" PRIu64 ",\"write_ns\":%" PRIu64 "},",
+		",\"lcore_ns\":%" PRIu64 ",\"write_ns\":%" PRIu64 ",\"lost_records\":%" PRIu64
+		"},",
 		c->v[WR_CTR_CKPT_WRITTEN], c->v[WR_CTR_CKPT_FAILED],
 		c->v[WR_CTR_CKPT_RESTORED_WINDOWS], c->v[WR_CTR_CKPT_RESTORED_RECORDS],
 		c->v[WR_CTR_CKPT_DISCARDED], c->v[WR_CTR_CKPT_REFUSED], c->v[WR_CTR_CKPT_SKIPPED],
-		c->v[WR_CTR_CKPT_NS], c->v[WR_CTR_CKPT_WRITE_NS]);
+		c->v[WR_CTR_CKPT_NS], c->v[WR_CTR_CKPT_WRITE_NS], c->v[WR_CTR_CKPT_LOST_RECORDS]);
 	fprintf(f, "\"throughput\":{\"seconds\":%.6f,\"packets_per_s\":%.1f,"
 		"\"wall_seconds\":%.6f,\"max_lag_s\":%.6f,\"schedule_s\":%.6f,"
 		"\"loops\":%" PRIu64 "},",

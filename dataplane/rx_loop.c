@@ -990,6 +990,8 @@ dp_rx_init(struct dp_rx *rx)
 	if (rx->n_workers == 0 &&
 	    agg_stage_init(&st->inline_stage, rx->inline_out, rx->res_size) != 0)
 		goto fail;
+	if (rx->n_workers == 0)
+		st->inline_stage.closed = &rx->ctr->v[WR_CTR_REC_CLOSED];
 	rx->st = st;
 	return 0;
 fail:

@@ -311,6 +311,65 @@ class CheckpointTest(unittest.TestCase):
         """workers = 0: the RX lcore aggregates and checkpoints inline."""
         self.sigkill_resume(0, 1)
 
+    def test_lost_records_counted(self):
+        """What a crash loses is counted by the next start (the counters of
+        the crashed run survive in [checkpoint] dir/counters). No checkpoint
+        is taken here (interval 1 h), so every record of a window still open
+        at the kill is lost; the expectation comes from the reference model
+        and from what reached Kafka, not from weir's counters."""
+        ck = os.path.join(self.dir, "ckpt")
+        sets = ["checkpoint.dir=" + ck, "checkpoint.interval=1h"]
+        # part A, then 40 s of frames to another port: weir keeps running,
+        # every record of A judged, while the test waits for Kafka
+        tail = os.path.join(self.dir, "tail.pcap")
+        subprocess.run([os.path.join(self.tools, "weir-gen"), "-o", tail, "--count", "40",
+                        "--rate", "1", "--port", "9999", "--seed", "2", "-q",
+                        "--start", str(START + SPLIT + 1)], check=True)
+        both = os.path.join(self.dir, "a_tail.pcap")
+        with open(self.cap_a, "rb") as fa, open(tail, "rb") as ft, open(both, "wb") as fo:
+            fo.write(fa.read())
+            fo.write(ft.read()[24:])
+        sets_w = []
+        for x in WIN:
+            sets_w += ["--set", x]
+        r = subprocess.run([sys.executable, REFMODEL, self.cap_a] + sets_w,
+                           capture_output=True, text=True, timeout=600, check=True)
+        total_a = sum(w["count"] for w in json.loads(r.stdout)["windows"])
+
+        p, sock, _ = self.weir(both, sets, "4x")
+        deadline = time.time() + 60
+        st = None
+        while time.time() < deadline and p.poll() is None:
+            st = self.stats(sock)
+            if (st is not None and st["records"]["accepted"] == total_a and
+                    st["windows"]["emitted"] > 0 and
+                    st["kafka"]["delivered"] == st["windows"]["emitted"]):
+                break
+            time.sleep(0.1)
+        self.assertIsNone(p.poll(), "the replay ended before the kill")
+        self.assertEqual(st["records"]["accepted"], total_a)
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        p.stdout.close()
+        first = self.consume()
+        in_kafka = sum(m["count"] for m in first)
+        self.assertGreater(total_a - in_kafka, 0, "nothing was open at the kill")
+
+        p, _, err = self.weir(tail, sets, "max")
+        out, _ = p.communicate(timeout=120)
+        err.seek(0)
+        log = err.read()
+        self.assertEqual(p.returncode, 0, log[-3000:])
+        c = json.loads(out)["checkpoint"]
+        self.assertEqual(c["restored_records"], 0, c)
+        self.assertEqual(c["lost_records"], total_a - in_kafka, c)
+        self.assertIn("lost %d records" % (total_a - in_kafka), log)
+        # a clean stop removes the ledger: the next start counts nothing
+        self.assertFalse(os.path.exists(os.path.join(ck, "counters")))
+        p, _, _ = self.weir(tail, sets, "max")
+        out, _ = p.communicate(timeout=120)
+        self.assertEqual(json.loads(out)["checkpoint"]["lost_records"], 0)
+
     def test_refused_checkpoint_starts_fresh(self):
         """A checkpoint of another configuration is refused with a clear log
         line and counted; the run starts fresh and stays exact."""
