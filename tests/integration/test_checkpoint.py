@@ -37,7 +37,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from test_faults import Broker, build_dir  # noqa: E402
+from test_faults import Broker, build_dir, start_replay  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(HERE))
 REFMODEL = os.path.join(ROOT, "tests", "refmodel.py")
@@ -141,24 +141,7 @@ class CheckpointTest(unittest.TestCase):
         self.n_run = 0
 
     def weir(self, cap, sets, speed):
-        self.n_run += 1
-        sock = os.path.join(self.dir, "weir%d.sock" % self.n_run)
-        args = [os.path.join(self.tools, "weir"), "replay", cap, "--speed", speed,
-                "--set", "control.socket=" + sock, "--set", "control.metrics_listen=",
-                "--set", "kafka.brokers=" + self.broker.addr]
-        for s in WIN + sets:
-            args += ["--set", s]
-        err = open(os.path.join(self.dir, "weir%d.err" % self.n_run), "w+")
-        self.addCleanup(err.close)
-        p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err, text=True)
-        self.addCleanup(self.reap, p)
-        return p, sock, err
-
-    @staticmethod
-    def reap(p):
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+        return start_replay(self, os.path.join(self.tools, "weir"), cap, WIN + sets, speed)
 
     def stats(self, sock):
         if not os.path.exists(sock):

@@ -34,6 +34,29 @@ def build_dir():
     return wtest.build_dir("weir-devbroker")
 
 
+def reap(p):
+    if p.poll() is None:
+        p.kill()
+        p.wait()
+
+
+def start_replay(case, weir, cap, sets, speed):
+    """`weir replay CAP` into case.broker with its own control socket and
+    stderr file in case.dir (run number case.n_run); killed at cleanup.
+    Returns (Popen, socket path, stderr file)."""
+    case.n_run += 1
+    sock = os.path.join(case.dir, "weir%d.sock" % case.n_run)
+    args = [weir, "replay", cap, "--speed", speed, "--set", "control.socket=" + sock,
+            "--set", "control.metrics_listen=", "--set", "kafka.brokers=" + case.broker.addr]
+    for s in sets:
+        args += ["--set", s]
+    err = open(os.path.join(case.dir, "weir%d.err" % case.n_run), "w+")
+    case.addCleanup(err.close)
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err, text=True)
+    case.addCleanup(reap, p)
+    return p, sock, err
+
+
 class Broker:
     """weir-devbroker --commands; fault() writes one command line to its stdin."""
 
@@ -106,24 +129,8 @@ class FaultTest(unittest.TestCase):
 
     def weir(self, cap, sets, speed="max"):
         """Start weir replay; returns (Popen, control socket path)."""
-        self.n_run += 1
-        sock = os.path.join(self.dir, "weir%d.sock" % self.n_run)
-        args = [self.tool("weir"), "replay", cap, "--speed", speed,
-                "--set", "control.socket=" + sock, "--set", "control.metrics_listen=",
-                "--set", "kafka.brokers=" + self.broker.addr]
-        for s in WIN + sets:
-            args += ["--set", s]
-        err = open(os.path.join(self.dir, "weir%d.err" % self.n_run), "w+")
-        self.addCleanup(err.close)
-        p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err, text=True)
-        self.addCleanup(self.reap, p)
+        p, sock, _ = start_replay(self, self.tool("weir"), cap, WIN + sets, speed)
         return p, sock
-
-    @staticmethod
-    def reap(p):
-        if p.poll() is None:
-            p.kill()
-            p.wait()
 
     def finish(self, p, timeout=120):
         out, _ = p.communicate(timeout=timeout)
