@@ -37,7 +37,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from test_faults import Broker, build_dir, start_replay  # noqa: E402
+from test_faults import Broker, build_dir, decode_messages, start_replay  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(HERE))
 REFMODEL = os.path.join(ROOT, "tests", "refmodel.py")
@@ -163,13 +163,7 @@ class CheckpointTest(unittest.TestCase):
                 break
             last = msgs
             time.sleep(1)
-        out = []
-        for key, ts, val in msgs:
-            v = json.loads(val)
-            self.assertEqual(v["device_id"], key)
-            self.assertEqual(int(ts), v["window_end"])
-            out.append(v)
-        return out
+        return decode_messages(self, msgs)
 
     def sigkill_resume(self, workers, interval):
         ck = os.path.join(self.dir, "ckpt")

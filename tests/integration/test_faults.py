@@ -40,6 +40,18 @@ def reap(p):
         p.wait()
 
 
+def decode_messages(case, msgs):
+    """kcat "%k\\t%T\\t%s" lines -> values, checking key = device id and
+    timestamp = window_end (SPEC 5)."""
+    out = []
+    for key, ts, val in msgs:
+        v = json.loads(val)
+        case.assertEqual(v["device_id"], key)
+        case.assertEqual(int(ts), v["window_end"])
+        out.append(v)
+    return out
+
+
 def start_replay(case, weir, cap, sets, speed):
     """`weir replay CAP` into case.broker with its own control socket and
     stderr file in case.dir (run number case.n_run); killed at cleanup.
@@ -154,13 +166,7 @@ class FaultTest(unittest.TestCase):
             if len(msgs) >= expect:
                 break
             time.sleep(1)
-        out = []
-        for key, ts, val in msgs:
-            v = json.loads(val)
-            self.assertEqual(v["device_id"], key)
-            self.assertEqual(int(ts), v["window_end"])
-            out.append(v)
-        return out
+        return decode_messages(self, msgs)
 
     def check_invariant(self, s):
         k = s["kafka"]
